@@ -1,0 +1,22 @@
+// The subcommands of the efficientad tool. Each returns the process exit code; errors are thrown
+// (UsageError -> exit 2, efficientad::Error -> exit 1) and reported by main().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace efficientad::cli {
+
+int train_command(const std::vector<std::string>& args);
+int infer_command(const std::vector<std::string>& args);
+int info_command(const std::vector<std::string>& args);
+int bench_command(const std::vector<std::string>& args);
+int synth_command(const std::vector<std::string>& args);
+
+extern const char* const kTrainUsage;
+extern const char* const kInferUsage;
+extern const char* const kInfoUsage;
+extern const char* const kBenchUsage;
+extern const char* const kSynthUsage;
+
+}  // namespace efficientad::cli

@@ -1,0 +1,76 @@
+// efficientad: train, run and inspect EfficientAD anomaly detection models from the command line.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "config.h"
+#include "efficientad/errors.h"
+
+namespace {
+
+const char* const kUsage =
+    "usage: efficientad <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  train   train a model from folders of normal images\n"
+    "  infer   score images with a model; write a table and heatmap PNGs\n"
+    "  info    show what a model file holds\n"
+    "  bench   time the naive, exact and fast paths on this machine\n"
+    "  synth   render the demonstration dataset (machined parts with defects)\n"
+    "\n"
+    "'efficientad <command> --help' shows the options of a command.\n";
+
+struct Command {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* usage;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace efficientad::cli;
+  const Command commands[] = {
+      {"train", train_command, kTrainUsage}, {"infer", infer_command, kInferUsage},
+      {"info", info_command, kInfoUsage},    {"bench", bench_command, kBenchUsage},
+      {"synth", synth_command, kSynthUsage},
+  };
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("efficientad %s\n", EFFICIENTAD_VERSION);
+    return 0;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const Command& c : commands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    for (const auto& a : args) {
+      if (a == "--help" || a == "-h") {
+        std::fputs(c.usage, stdout);
+        return 0;
+      }
+    }
+    try {
+      return c.run(args);
+    } catch (const UsageError& e) {
+      std::fprintf(stderr, "efficientad %s: %s\n\n%s", c.name, e.what(), c.usage);
+      return 2;
+    } catch (const efficientad::Cancelled& e) {
+      std::fprintf(stderr, "\nefficientad %s: %s\n", c.name, e.what());
+      return 130;
+    } catch (const efficientad::Error& e) {
+      std::fprintf(stderr, "efficientad %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "efficientad %s: internal error (please report): %s\n", c.name, e.what());
+      return 70;
+    }
+  }
+  std::fprintf(stderr, "efficientad: unknown command '%s'\n\n%s", argv[1], kUsage);
+  return 2;
+}

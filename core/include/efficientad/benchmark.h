@@ -1,0 +1,41 @@
+// Benchmarks that print figures: inference latency of the naive fp32 forward vs the exact and fast modes, and
+// training step time of a naive fp32 step vs the optimised ones, all measured in the same run.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "efficientad/model.h"
+
+namespace efficientad {
+
+struct BenchmarkOptions {
+  ModelGeometry geometry;       // ignored when model_path is set
+  std::string model_path;       // empty: random weights (timings do not depend on the values)
+  Device device = Device::Cpu;
+  int threads = 0;              // 0 = one per core
+  int batch = 1;
+  int warmup = 3;
+  int iterations = 20;
+  int train_steps = 5;          // 0 skips the training benchmark
+};
+
+struct BenchmarkRow {
+  std::string name;
+  double mean_ms = 0;
+  double ratio = 0;             // mean_ms / the naive row's mean_ms
+  double max_relative_diff = -1;  // of the combined map vs naive (inference rows), -1 when not measured
+};
+
+struct BenchmarkReport {
+  std::string setup;            // what was measured, one line
+  std::vector<BenchmarkRow> inference;
+  std::vector<BenchmarkRow> training;
+  std::string text() const;     // a table with the targets of the README
+};
+
+BenchmarkReport run_benchmark(const BenchmarkOptions& options,
+                              const std::function<void(const std::string&)>& log = {});
+
+}  // namespace efficientad

@@ -1,0 +1,90 @@
+// What a model file holds, readable without loading the networks (the `info` command, the GStreamer element).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace efficientad {
+
+// EfficientAD-S (paper Table 6) or EfficientAD-M (Table 7).
+enum class Variant { Small, Medium };
+
+const char* variant_name(Variant variant);            // "S" / "M"
+Variant parse_variant(const std::string& text);        // "S", "small", "M", "medium"; throws InvalidArgument
+
+// Where the networks run. Auto picks CUDA when this build and machine have it, else the CPU.
+enum class Device { Auto, Cpu, Cuda };
+const char* device_name(Device device);
+Device parse_device(const std::string& text);
+
+// Exact: fp32 and the paper's formulas. Fast: reduced precision and folded normalisations (see README).
+enum class Mode { Exact, Fast };
+const char* mode_name(Mode mode);
+Mode parse_mode(const std::string& text);
+
+// The shape of the networks. Inputs are resized to input_width x input_height before the networks see them;
+// anomaly maps are returned at the caller's resolution.
+struct ModelGeometry {
+  Variant variant = Variant::Small;
+  int input_width = 256;
+  int input_height = 256;
+  bool padding = false;  // PDN zero padding (paper Tables 6-7); off by default as in the paper's results (App. E)
+
+  // Size of the teacher/student/autoencoder output maps for this geometry (56x56 for 256x256 without padding).
+  int feature_width() const;
+  int feature_height() const;
+  // Cells of zeros added around the feature map so that it covers the whole input (4 without padding, 0 with).
+  int map_border_cells() const;
+};
+
+// Smallest and largest accepted network input side, in pixels. The autoencoder's encoder needs 256.
+constexpr int kMinInputSide = 256;
+constexpr int kMaxInputSide = 2048;
+// Throws InvalidArgument when the geometry cannot be built.
+void validate_geometry(const ModelGeometry& geometry);
+
+// The quantiles q_a = 0.9 and q_b = 0.995 of the local (student-teacher) and global (student-autoencoder)
+// maps on held-out normal images (Algorithm 1, lines 44-57). They map q_a to 0 and q_b to 0.1.
+struct MapQuantiles {
+  float st_a = 0, st_b = 0, ae_a = 0, ae_b = 0;
+};
+
+// How a model was made.
+struct Provenance {
+  int64_t steps = 0;
+  int64_t train_images = 0;
+  int64_t validation_images = 0;
+  int64_t penalty_images = 0;   // natural images used for the pretraining penalty (0: penalty off)
+  std::string teacher_origin;   // "random (seed N)" or "file <name> (sha256 ...)"
+  bool teacher_random = true;
+  std::string precision;        // training precision: "exact" (fp32) or "fast" (bf16 autocast)
+  uint64_t seed = 0;
+  std::string created;          // ISO 8601 UTC
+  std::string library_version;
+  double train_seconds = 0;
+  double final_loss = 0;
+};
+
+// Image scores of the held-out normal images, which the default threshold is derived from.
+struct ValidationScores {
+  float mean = 0, stddev = 0, max = 0;
+};
+
+struct ModelInfo {
+  uint32_t format_version = 0;
+  std::string model_id;  // content hash of the model file, 16 hex digits
+  ModelGeometry geometry;
+  MapQuantiles quantiles;
+  float threshold = 0;   // default image threshold: score > threshold means anomalous
+  ValidationScores validation;
+  Provenance provenance;
+};
+
+// Reads and fully validates a model file (checksum, version, shapes, finiteness) without building networks.
+// Throws ModelFileError with a message naming the file and the problem.
+ModelInfo read_model_info(const std::string& path);
+
+// A multi-line, human-readable description (the CLI's `info`).
+std::string describe(const ModelInfo& info);
+
+}  // namespace efficientad

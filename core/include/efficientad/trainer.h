@@ -1,0 +1,80 @@
+// Training (paper Algorithm 1): normal images in, a self-contained model file out.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "efficientad/image.h"
+#include "efficientad/model.h"
+
+namespace efficientad {
+
+struct TrainOptions {
+  ModelGeometry geometry;
+  int64_t steps = 1000;            // the paper uses 70 000; see README for CPU budgets
+  uint64_t seed = 42;
+  std::string teacher_path;        // pretrained teacher file; empty trains with a random teacher (loud warning)
+  std::string penalty_folder;      // natural images for the pretraining penalty; empty disables the penalty
+  Device device = Device::Auto;
+  Mode precision = Mode::Fast;     // Fast: bf16 autocast + channels-last; Exact: fp32
+  double validation_fraction = 0.1;  // held out for the map quantiles and the threshold
+  int threads = 0;                 // 0 = one per core
+  int64_t teacher_cache_mb = 2048; // memory for cached teacher outputs of un-augmented training images
+};
+
+struct TrainProgress {
+  enum class Phase { TeacherStatistics, Training, Calibration, Done };
+  Phase phase = Phase::TeacherStatistics;
+  int64_t step = 0;    // within the phase
+  int64_t total = 0;
+  float loss_total = 0, loss_st = 0, loss_ae = 0, loss_stae = 0;  // Training only
+  double images_per_second = 0;
+  double eta_seconds = 0;  // for the whole run
+  double elapsed_seconds = 0;
+};
+const char* phase_name(TrainProgress::Phase phase);
+
+using ProgressCallback = std::function<void(const TrainProgress&)>;
+// Printed once when training runs without a pretrained teacher, and passed to the warning callback.
+using WarningCallback = std::function<void(const std::string&)>;
+
+struct TrainResult {
+  ModelInfo info;
+  std::vector<float> validation_scores;  // image scores of the held-out normal images
+};
+
+// Normal training images, converted to the network input size (packed RGB) as they are added, so that
+// large camera frames are never all held at full resolution.
+class TrainingSet {
+ public:
+  TrainingSet(int input_width, int input_height);
+
+  // Throws ImageError for an empty image.
+  void add(const ImageView& image, const std::string& name = "");
+  // Adds every image file in `folder` (see list_image_files); returns how many. Throws InvalidArgument when the
+  // folder is missing or holds no image, ImageError (naming the file) when one cannot be read.
+  size_t add_folder(const std::string& folder);
+
+  size_t size() const { return images_.size(); }
+  int input_width() const { return width_; }
+  int input_height() const { return height_; }
+  const Image& image(size_t i) const { return images_[i]; }
+  const std::string& name(size_t i) const { return names_[i]; }
+
+ private:
+  int width_, height_;
+  std::vector<Image> images_;
+  std::vector<std::string> names_;
+};
+
+// Trains on at least 2 normal images and writes the model atomically to output_path.
+// `cancel` is polled between steps: setting it stops training with Cancelled and writes nothing.
+// Throws InvalidArgument, ModelFileError (teacher), DeviceError, IoError, Cancelled.
+TrainResult train_model(const TrainingSet& images, const TrainOptions& options, const std::string& output_path,
+                        const ProgressCallback& progress = {}, const std::atomic<bool>* cancel = nullptr,
+                        const WarningCallback& warn = {});
+
+}  // namespace efficientad

@@ -1,0 +1,204 @@
+#include "efficientad/benchmark.h"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <thread>
+
+#include "efficientad/errors.h"
+#include "inference.h"
+#include "training.h"
+
+namespace efficientad {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using detail::Networks;
+
+double elapsed_ms(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+Networks random_networks(const ModelGeometry& g) {
+  at::manual_seed(0);
+  Networks n;
+  n.geometry = g;
+  n.teacher = detail::make_pdn(g.variant, detail::kTeacherChannels, g.padding);
+  n.student = detail::make_pdn(g.variant, 2 * detail::kTeacherChannels, g.padding);
+  n.autoencoder = detail::make_autoencoder(g);
+  n.teacher_mean = at::zeros({detail::kTeacherChannels});
+  n.teacher_std = at::ones({detail::kTeacherChannels});
+  const at::Tensor sample = detail::imagenet_normalize(at::rand({1, 3, g.input_height, g.input_width}));
+  n.teacher_activation_max = detail::hidden_activation_max(n.teacher, sample);
+  n.student_activation_max = detail::hidden_activation_max(n.student, sample);
+  return n;
+}
+
+// A deterministic textured test image batch, uint8 NHWC.
+at::Tensor bench_images(const ModelGeometry& g, int batch) {
+  at::manual_seed(1);
+  return at::randint(0, 256, {batch, g.input_height, g.input_width, 3}, at::kByte);
+}
+
+// The naive post-processing: the reference implementation's tensor ops (normalise, combine, pad, interpolate).
+at::Tensor naive_combined(const detail::RawMaps& raw, const ModelInfo& info) {
+  const auto& q = info.quantiles;
+  const at::Tensor st = 0.1 * (raw.st - q.st_a) / (q.st_b - q.st_a);
+  const at::Tensor ae = 0.1 * (raw.ae - q.ae_a) / (q.ae_b - q.ae_a);
+  const int64_t b = info.geometry.map_border_cells();
+  const at::Tensor padded = at::constant_pad_nd((0.5 * st + 0.5 * ae).unsqueeze(1), {b, b, b, b}, 0.0);
+  return at::upsample_bilinear2d(padded, {info.geometry.input_height, info.geometry.input_width}, false).squeeze(1);
+}
+
+at::Tensor optimised_combined(const detail::RawMaps& raw, const ModelInfo& info) {
+  const auto& g = info.geometry;
+  at::Tensor out = at::empty({raw.st.size(0), g.input_height, g.input_width});
+  const size_t cells = size_t(raw.st.size(1) * raw.st.size(2));
+  for (int64_t i = 0; i < raw.st.size(0); ++i) {
+    const Detection d = detail::finish_detection(raw.st.data_ptr<float>() + i * cells, raw.ae.data_ptr<float>() + i * cells,
+                                                 info, g.input_width, g.input_height, false, info.threshold);
+    std::copy(d.map.values.begin(), d.map.values.end(), out[i].data_ptr<float>());
+  }
+  return out;
+}
+
+double max_relative_diff(const at::Tensor& a, const at::Tensor& reference) {
+  return ((a - reference).abs().max() / reference.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+std::string format_row(const BenchmarkRow& r) {
+  char line[160];
+  std::snprintf(line, sizeof line, "  %-44s %10.1f ms   %5.2fx", r.name.c_str(), r.mean_ms, r.ratio);
+  std::string s = line;
+  if (r.max_relative_diff >= 0) {
+    std::snprintf(line, sizeof line, "   map diff vs naive %.2e", r.max_relative_diff);
+    s += line;
+  }
+  return s + "\n";
+}
+
+}  // namespace
+
+std::string BenchmarkReport::text() const {
+  std::ostringstream out;
+  out << setup << "\n";
+  if (!inference.empty()) {
+    out << "inference, host image to host map (targets: exact <= 0.70x with map diff <= 1e-4, fast <= 0.25x):\n";
+    for (const auto& r : inference) out << format_row(r);
+  }
+  if (!training.empty()) {
+    out << "training step (target: optimised fast step <= 0.40x naive):\n";
+    for (const auto& r : training) out << format_row(r);
+  }
+  return out.str();
+}
+
+BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<void(const std::string&)>& log) {
+  if (o.iterations < 1 || o.warmup < 0 || o.batch < 1 || o.train_steps < 0) {
+    throw InvalidArgument("benchmark: iterations and batch must be >= 1, warm-up and training steps >= 0");
+  }
+  const Device device = detail::resolve_device(o.device);
+  detail::set_cpu_threads(o.threads);
+  ModelInfo info;
+  Networks nets;
+  if (!o.model_path.empty()) {
+    detail::LoadedModel m = detail::load_model(o.model_path);
+    info = m.info;
+    nets = m.nets;
+  } else {
+    validate_geometry(o.geometry);
+    info.geometry = o.geometry;
+    nets = random_networks(o.geometry);
+  }
+  const ModelGeometry& g = info.geometry;
+  const at::Tensor images = bench_images(g, o.batch);
+  if (o.model_path.empty()) {  // quantiles that put the random maps on the usual scale
+    const detail::RawMaps raw = detail::reference_maps(nets, images);
+    info.quantiles = {at::quantile(raw.st, 0.9).item<float>(), at::quantile(raw.st, 0.995).item<float>(),
+                      at::quantile(raw.ae, 0.9).item<float>(), at::quantile(raw.ae, 0.995).item<float>()};
+    info.threshold = 0.5f;
+  }
+
+  BenchmarkReport report;
+  char setup[256];
+  std::snprintf(setup, sizeof setup, "EfficientAD-%s, %dx%d, padding %s, batch %d, %s, %d threads, mean of %d after %d warm-up",
+                variant_name(g.variant), g.input_width, g.input_height, g.padding ? "on" : "off", o.batch,
+                device_name(device), at::get_num_threads(), o.iterations, o.warmup);
+  report.setup = setup;
+
+  // Inference: the three paths take turns so that drift of the machine's speed affects all alike.
+  const detail::MapComputer exact(nets, Mode::Exact, device);
+  const detail::MapComputer fast(nets, Mode::Fast, device);
+  std::vector<std::function<at::Tensor()>> paths = {
+      [&] { return naive_combined(detail::reference_maps(nets, images), info); },
+      [&] { return optimised_combined(exact.compute(images), info); },
+      [&] { return optimised_combined(fast.compute(images), info); },
+  };
+  std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
+                                    "fast (" + fast.precision() + ", channels-last, folded normalisation)"};
+  std::vector<double> total(paths.size(), 0.0);
+  std::vector<at::Tensor> outputs(paths.size());
+  if (log) log("inference benchmark: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) + " rounds");
+  for (int round = 0; round < o.warmup + o.iterations; ++round) {
+    for (size_t p = 0; p < paths.size(); ++p) {
+      const auto start = Clock::now();
+      outputs[p] = paths[p]();
+      if (round >= o.warmup) total[p] += elapsed_ms(start);
+    }
+  }
+  for (size_t p = 0; p < paths.size(); ++p) {
+    BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, 0, p == 0 ? -1 : max_relative_diff(outputs[p], outputs[0])};
+    row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
+    report.inference.push_back(row);
+  }
+
+  if (o.train_steps > 0) {
+    // Same starting weights for each contender; the naive one keeps NCHW fp32 as a direct port would.
+    Networks naive_nets = random_networks(g), exact_nets = random_networks(g), fast_nets = random_networks(g);
+    auto naive_optimizer = detail::make_optimizer(naive_nets);
+    for (auto& group : naive_optimizer->param_groups()) {
+      for (auto& p : group.params()) p.requires_grad_(true);
+    }
+    detail::StepRunner exact_runner(exact_nets, Mode::Exact, detail::torch_device(device));
+    detail::StepRunner fast_runner(fast_nets, Mode::Fast, detail::torch_device(device));
+    detail::StepInputs in;
+    in.image = detail::to_unit_float(images.narrow(0, 0, 1)).contiguous();
+    in.penalty = in.image.flip({3}).contiguous();
+    in.augmentation = 2;
+    in.factor = 1.1f;
+    detail::StepInputs cached = in;
+    cached.teacher_target = exact_runner.teacher_output(in.image, true);
+    detail::StepInputs cached_bf16 = in;
+    cached_bf16.teacher_target = fast_runner.teacher_output(in.image, true).to(at::kBFloat16);
+
+    std::vector<std::function<void()>> steps = {
+        [&] { detail::reference_step(naive_nets, *naive_optimizer, in); },
+        [&] { exact_runner.step(cached); },
+        [&] { fast_runner.step(cached_bf16); },
+    };
+    std::vector<std::string> step_names = {"naive fp32 step (reference port)",
+                                           "exact step (fp32, cached teacher, batched)",
+                                           std::string("fast step (") + (fast_runner.uses_bf16() ? "bf16" : "fp32") +
+                                               " autocast, cached teacher, batched)"};
+    std::vector<double> step_total(steps.size(), 0.0);
+    const int warmup = std::min(o.warmup, 2);
+    if (log) log("training benchmark: " + std::to_string(warmup) + " warm-up + " + std::to_string(o.train_steps) + " rounds");
+    for (int round = 0; round < warmup + o.train_steps; ++round) {
+      for (size_t s = 0; s < steps.size(); ++s) {
+        const auto start = Clock::now();
+        steps[s]();
+        if (round >= warmup) step_total[s] += elapsed_ms(start);
+      }
+    }
+    for (size_t s = 0; s < steps.size(); ++s) {
+      BenchmarkRow row{step_names[s], step_total[s] / o.train_steps, step_total[s] / step_total[0], -1};
+      report.training.push_back(row);
+    }
+  }
+  return report;
+}
+
+}  // namespace efficientad

@@ -1,0 +1,110 @@
+#include "efficientad/detector.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "efficientad/errors.h"
+#include "image_ops.h"
+#include "inference.h"
+#include "ops/map_postprocess.h"
+
+namespace efficientad {
+
+float AnomalyMap::max() const {
+  return values.empty() ? 0.0f : *std::max_element(values.begin(), values.end());
+}
+
+namespace detail {
+
+void set_cpu_threads(int threads) {
+  const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);  // LibTorch starts with one thread on some systems
+}
+
+// Turns raw feature-resolution maps into the caller's maps and scores (CPU; maps are small here).
+Detection finish_detection(const float* st, const float* ae, const ModelInfo& info, int out_width, int out_height,
+                           bool component_maps, float threshold) {
+  const ModelGeometry& g = info.geometry;
+  ops::MapGrid grid{g.feature_width(), g.feature_height(), g.map_border_cells(), out_width, out_height};
+  Detection d;
+  auto allocate = [&](AnomalyMap& m) {
+    m.width = out_width;
+    m.height = out_height;
+    m.values.resize(size_t(out_width) * out_height);
+    return m.values.data();
+  };
+  float* combined = allocate(d.map);
+  float* local = component_maps ? allocate(d.local_map) : nullptr;
+  float* global = component_maps ? allocate(d.global_map) : nullptr;
+  ops::postprocess_maps_cpu(st, ae, grid, info.quantiles, combined, local, global);
+  d.score = d.map.max();
+  d.anomalous = d.score > threshold;
+  return d;
+}
+
+}  // namespace detail
+
+struct Detector::Impl {
+  detail::LoadedModel model;
+  Device device;
+  Mode mode;
+  float threshold;
+  std::unique_ptr<detail::MapComputer> maps;
+};
+
+Detector::Detector(const std::string& model_path, const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
+  impl_->device = detail::resolve_device(options.device);
+  impl_->mode = options.mode;
+  detail::set_cpu_threads(options.threads);
+  impl_->model = detail::load_model(model_path);
+  impl_->threshold = impl_->model.info.threshold;
+  impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device);
+}
+
+Detector::~Detector() = default;
+
+std::vector<Detection> Detector::detect(const std::vector<ImageView>& images, const DetectOptions& options) {
+  if (images.empty()) return {};
+  if ((options.map_width > 0) != (options.map_height > 0) || options.map_width < 0 || options.map_height < 0) {
+    throw InvalidArgument("map size must be 0x0 (each image's size) or positive in both directions");
+  }
+  const ModelGeometry& g = impl_->model.info.geometry;
+  std::vector<Image> inputs;
+  std::vector<const uint8_t*> pixels;
+  inputs.reserve(images.size());
+  for (const ImageView& view : images) {
+    inputs.push_back(detail::to_network_input(view, g.input_width, g.input_height));
+    pixels.push_back(inputs.back().data());
+  }
+  const detail::RawMaps raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height));
+
+  std::vector<Detection> out;
+  out.reserve(images.size());
+  const size_t cells = size_t(g.feature_width()) * g.feature_height();
+  for (size_t i = 0; i < images.size(); ++i) {
+    const int w = options.map_width > 0 ? options.map_width : images[i].width;
+    const int h = options.map_height > 0 ? options.map_height : images[i].height;
+    out.push_back(detail::finish_detection(raw.st.data_ptr<float>() + i * cells, raw.ae.data_ptr<float>() + i * cells,
+                                           impl_->model.info, w, h, options.component_maps, impl_->threshold));
+  }
+  return out;
+}
+
+Detection Detector::detect(const ImageView& image, const DetectOptions& options) {
+  return std::move(detect(std::vector<ImageView>{image}, options).front());
+}
+
+const ModelInfo& Detector::info() const { return impl_->model.info; }
+Device Detector::device() const { return impl_->device; }
+Mode Detector::mode() const { return impl_->mode; }
+float Detector::threshold() const { return impl_->threshold; }
+
+void Detector::set_threshold(float threshold) {
+  if (!std::isfinite(threshold)) throw InvalidArgument("threshold must be a finite number");
+  impl_->threshold = threshold;
+}
+
+}  // namespace efficientad
