@@ -71,7 +71,7 @@ double max_relative_diff(const at::Tensor& a, const at::Tensor& reference) {
 
 std::string format_row(const BenchmarkRow& r) {
   char line[160];
-  std::snprintf(line, sizeof line, "  %-44s %10.1f ms   %5.2fx", r.name.c_str(), r.mean_ms, r.ratio);
+  std::snprintf(line, sizeof line, "  %-50s %8.1f ms  %5.2fx", r.name.c_str(), r.mean_ms, r.ratio);
   std::string s = line;
   if (r.max_relative_diff >= 0) {
     std::snprintf(line, sizeof line, "   map diff vs naive %.2e", r.max_relative_diff);
@@ -138,7 +138,7 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
       [&] { return optimised_combined(fast.compute(images), info); },
   };
   std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
-                                    "fast (" + fast.precision() + ", channels-last, folded normalisation)"};
+                                    "fast (" + fast.precision() + ")"};
   std::vector<double> total(paths.size(), 0.0);
   std::vector<at::Tensor> outputs(paths.size());
   if (log) log("inference benchmark: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) + " rounds");
@@ -179,10 +179,9 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
         [&] { exact_runner.step(cached); },
         [&] { fast_runner.step(cached_bf16); },
     };
-    std::vector<std::string> step_names = {"naive fp32 step (reference port)",
-                                           "exact step (fp32, cached teacher, batched)",
+    std::vector<std::string> step_names = {"naive fp32 step (reference port)", "exact step (fp32, cached, batched)",
                                            std::string("fast step (") + (fast_runner.uses_bf16() ? "bf16" : "fp32") +
-                                               " autocast, cached teacher, batched)"};
+                                               ", cached, batched)"};
     std::vector<double> step_total(steps.size(), 0.0);
     const int warmup = std::min(o.warmup, 2);
     if (log) log("training benchmark: " + std::to_string(warmup) + " warm-up + " + std::to_string(o.train_steps) + " rounds");

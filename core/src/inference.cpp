@@ -132,7 +132,7 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device)
     if (device_.is_cpu() && Int8Pdn::available()) {
       teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry);
       student_int8_ = compile_int8(nets_.student, nets.student_activation_max, nets.geometry);
-      precision_ = "int8 teacher/student (oneDNN), " + precision_ + " autoencoder";
+      precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
     }
     fold_input_std(nets_.teacher.layers.front());
     fold_input_std(nets_.student.layers.front());

@@ -99,9 +99,10 @@ cv::Point random_point_on_part(Scene& s) {
 // Draws a defect onto the metal layer `image` (or, for a chip, removes part pixels) and marks it in `coverage`.
 void draw_defect(Scene& s, const std::string& kind, cv::Mat& image, cv::Mat& part, cv::Mat& coverage) {
   cv::Mat layer = image.clone();
-  if (kind == "scratch") {
-    const cv::Point a = random_point_on_part(s);
-    const double angle = s.uniform(0, 2 * kPi), length = s.uniform(0.15, 0.3) * s.size;
+  if (kind == "scratch") {  // a chord along the ring, so that it stays on the part
+    const double polar = s.uniform(0, 2 * kPi), radius = s.uniform(s.inner + 0.3 * (s.outer - s.inner), s.outer - 6);
+    const cv::Point a(int(s.centre.x + radius * std::cos(polar)), int(s.centre.y + radius * std::sin(polar)));
+    const double angle = polar + kPi / 2 + s.uniform(-0.5, 0.5), length = s.uniform(0.12, 0.22) * s.size;
     const cv::Point b(int(a.x + length * std::cos(angle)), int(a.y + length * std::sin(angle)));
     const double tone = s.uniform(0, 1) < 0.5 ? 245.0 : 55.0;
     const int thickness = std::max(2, int(s.uniform(0.008, 0.014) * s.size));
