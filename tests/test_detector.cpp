@@ -58,17 +58,6 @@ at::Tensor reference_map(const std::string& model, const Image& image) {
   return at::upsample_bilinear2d(padded, {image.height(), image.width()}, false).view({image.height(), image.width()});
 }
 
-template <typename E>
-void expect_throw(const std::function<void()>& f, const char* needle) {
-  try {
-    f();
-  } catch (const E& e) {
-    ck_assert_msg(std::strstr(e.what(), needle), "message '%s' lacks '%s'", e.what(), needle);
-    return;
-  }
-  ck_abort_msg("expected an exception mentioning '%s'", needle);
-}
-
 }  // namespace
 
 START_TEST(exact_matches_reference_port) {
@@ -193,7 +182,7 @@ START_TEST(empty_images_n) {
   const uint8_t pixel[3] = {1, 2, 3};
   for (ImageView v : {ImageView{nullptr, 10, 10, PixelFormat::Rgb8, 0}, ImageView{pixel, 0, 1, PixelFormat::Rgb8, 0},
                       ImageView{pixel, 1, 0, PixelFormat::Rgb8, 0}, ImageView{pixel, -5, 3, PixelFormat::Rgb8, 0}}) {
-    expect_throw<ImageError>([&] { detector.detect(v); }, "empty image");
+    test::expect_throw<ImageError>([&] { detector.detect(v); }, "empty image");
   }
 }
 END_TEST
@@ -205,28 +194,28 @@ START_TEST(bad_options_n) {
     DetectOptions o;
     o.map_width = w;
     o.map_height = h;
-    expect_throw<InvalidArgument>([&] { detector.detect(image.view(), o); }, "map size");
+    test::expect_throw<InvalidArgument>([&] { detector.detect(image.view(), o); }, "map size");
   }
-  expect_throw<InvalidArgument>([&] { detector.set_threshold(NAN); }, "finite");
-  expect_throw<InvalidArgument>([&] { image.view().crop(60, 60, 10, 10); }, "does not fit");
+  test::expect_throw<InvalidArgument>([&] { detector.set_threshold(NAN); }, "finite");
+  test::expect_throw<InvalidArgument>([&] { image.view().crop(60, 60, 10, 10); }, "does not fit");
 }
 END_TEST
 
 START_TEST(bad_model_files_n) {
-  expect_throw<ModelFileError>([&] { Detector d(folder + "/missing.efad"); }, "not found");
+  test::expect_throw<ModelFileError>([&] { Detector d(folder + "/missing.efad"); }, "not found");
   auto bytes = test::read_bytes(model_s);
   bytes.resize(bytes.size() / 2);
   test::write_bytes(folder + "/half.efad", bytes);
-  expect_throw<ModelFileError>([&] { Detector d(folder + "/half.efad"); }, "truncated");
+  test::expect_throw<ModelFileError>([&] { Detector d(folder + "/half.efad"); }, "truncated");
   core::LoadedModel m = core::load_model(model_s);
   core::save_teacher(folder + "/teacher.efad", m.nets.teacher, "test");
-  expect_throw<ModelFileError>([&] { Detector d(folder + "/teacher.efad"); }, "teacher file, not a trained model");
+  test::expect_throw<ModelFileError>([&] { Detector d(folder + "/teacher.efad"); }, "teacher file, not a trained model");
 }
 END_TEST
 
 START_TEST(unavailable_cuda_is_reported_n) {
   if (ops::cuda_available() && core::resolve_device(Device::Auto) == Device::Cuda) return;  // a CUDA build on a GPU
-  expect_throw<DeviceError>([&] { Detector d(model_s, DetectorOptions{Device::Cuda, Mode::Fast, 0}); }, "-Dlibtorch_dir");
+  test::expect_throw<DeviceError>([&] { Detector d(model_s, DetectorOptions{Device::Cuda, Mode::Fast, 0}); }, "-Dlibtorch_dir");
   Detector automatic(model_s, DetectorOptions{Device::Auto, Mode::Fast, 0});
   ck_assert(automatic.device() == Device::Cpu);
 }

@@ -3,6 +3,8 @@
 
 #include "check_compat.h"
 
+#include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,18 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 // The folder of shared datasets passed by the build (-Dshared_data) or $EFFICIENTAD_SHARED_DATA. Fails the test
 // loudly (never skips) when it is not there: CI must provide it.
 std::string shared_data_folder();
+
+// Asserts that `f` throws E with a message containing `needle`.
+template <typename E>
+void expect_throw(const std::function<void()>& f, const char* needle) {
+  try {
+    f();
+  } catch (const E& e) {
+    ck_assert_msg(std::strstr(e.what(), needle), "message '%s' lacks '%s'", e.what(), needle);
+    return;
+  }
+  ck_abort_msg("expected an exception mentioning '%s'", needle);
+}
 
 // Runs a suite and returns the process exit code. Suites that use LibTorch run without forking: libgomp's
 // thread pool does not survive fork(), and a fixture that already ran torch code would deadlock the children.

@@ -47,17 +47,6 @@ size_t files_in(const std::string& dir) {
   return n;
 }
 
-template <typename E>
-void expect_throw(const std::function<void()>& f, const char* needle) {
-  try {
-    f();
-  } catch (const E& e) {
-    ck_assert_msg(std::strstr(e.what(), needle), "message '%s' lacks '%s'", e.what(), needle);
-    return;
-  }
-  ck_abort_msg("expected an exception mentioning '%s'", needle);
-}
-
 core::Networks random_networks(unsigned seed) {
   at::manual_seed(seed);
   const ModelGeometry g;
@@ -193,7 +182,7 @@ END_TEST
 START_TEST(cancel_writes_nothing_n) {
   std::atomic<bool> cancel{false};
   const std::string path = folder + "/cancelled.efad";
-  expect_throw<Cancelled>(
+  test::expect_throw<Cancelled>(
       [&] {
         TrainOptions o = quick_options();
         o.steps = 50;
@@ -214,34 +203,34 @@ START_TEST(cancel_keeps_previous_model_n) {
   train_model(synthetic_set(3), quick_options(), path);
   const auto before = test::read_bytes(path);
   std::atomic<bool> cancel{true};
-  expect_throw<Cancelled>([&] { train_model(synthetic_set(3), quick_options(), path, {}, &cancel); }, "cancelled");
+  test::expect_throw<Cancelled>([&] { train_model(synthetic_set(3), quick_options(), path, {}, &cancel); }, "cancelled");
   ck_assert(test::read_bytes(path) == before);
 }
 END_TEST
 
 START_TEST(bad_training_inputs_n) {
   const TrainingSet one = synthetic_set(1), three = synthetic_set(3);
-  expect_throw<InvalidArgument>([&] { train_model(one, quick_options(), folder + "/x.efad"); }, "at least 2 normal images");
+  test::expect_throw<InvalidArgument>([&] { train_model(one, quick_options(), folder + "/x.efad"); }, "at least 2 normal images");
   TrainOptions o = quick_options();
   o.steps = 0;
-  expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "at least 1");
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "at least 1");
   o = quick_options();
   o.validation_fraction = 0.9;
-  expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "held-out fraction");
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "held-out fraction");
   o = quick_options();
   o.geometry.input_width = 320;
-  expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "prepared for 256x256");
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "prepared for 256x256");
   o = quick_options();
   o.geometry.input_width = 100;
-  expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "out of range");
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "out of range");
   bool progressed = false;
-  expect_throw<IoError>([&] { train_model(three, quick_options(), folder + "/missing/x.efad", [&](auto&) { progressed = true; }); },
+  test::expect_throw<IoError>([&] { train_model(three, quick_options(), folder + "/missing/x.efad", [&](auto&) { progressed = true; }); },
                         "does not exist");
   ck_assert_msg(!progressed, "an unwritable output must be reported before any work");
   o = quick_options();
   o.device = Device::Cuda;
   if (core::resolve_device(Device::Auto) == Device::Cpu) {
-    expect_throw<DeviceError>([&] { train_model(three, o, folder + "/x.efad"); }, "cuda");
+    test::expect_throw<DeviceError>([&] { train_model(three, o, folder + "/x.efad"); }, "cuda");
   }
   ck_assert_uint_eq(files_in(folder), 0);
 }
@@ -251,17 +240,17 @@ START_TEST(bad_teacher_and_penalty_files_n) {
   const TrainingSet set = synthetic_set(3);
   TrainOptions o = quick_options();
   o.teacher_path = folder + "/absent.efad";
-  expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "not found");
+  test::expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "not found");
   core::save_teacher(folder + "/teacher_m.efad", core::make_pdn(Variant::Medium, 384, false), "test");
   o.teacher_path = folder + "/teacher_m.efad";
-  expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "EfficientAD-M teacher");
+  test::expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "EfficientAD-M teacher");
   test::write_random_model(folder + "/model.efad", ModelGeometry{});
   o.teacher_path = folder + "/model.efad";
-  expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "not a teacher file");
+  test::expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "not a teacher file");
   o = quick_options();
   fs::create_directories(folder + "/empty");
   o.penalty_folder = folder + "/empty";
-  expect_throw<InvalidArgument>([&] { train_model(set, o, folder + "/x.efad"); }, "no images in the penalty");
+  test::expect_throw<InvalidArgument>([&] { train_model(set, o, folder + "/x.efad"); }, "no images in the penalty");
   ck_assert(!fs::exists(folder + "/x.efad"));
 }
 END_TEST
@@ -285,16 +274,16 @@ END_TEST
 
 START_TEST(training_set_inputs_n) {
   TrainingSet set(256, 256);
-  expect_throw<ImageError>([&] { set.add(ImageView{}); }, "empty image");
+  test::expect_throw<ImageError>([&] { set.add(ImageView{}); }, "empty image");
   fs::create_directories(folder + "/empty");
   test::write_bytes(folder + "/empty/readme.txt", {'h', 'i'});
-  expect_throw<InvalidArgument>([&] { set.add_folder(folder + "/empty"); }, "no images");
-  expect_throw<InvalidArgument>([&] { set.add_folder(folder + "/nope"); }, "not found");
+  test::expect_throw<InvalidArgument>([&] { set.add_folder(folder + "/empty"); }, "no images");
+  test::expect_throw<InvalidArgument>([&] { set.add_folder(folder + "/nope"); }, "not found");
   fs::create_directories(folder + "/bad");
   save_png(folder + "/bad/a.png", test::textured_image(40, 30, 1).view());
   test::write_bytes(folder + "/bad/b.png", {0x89, 'P', 'N', 'G', 0x0D, 0x0A});
-  expect_throw<ImageError>([&] { set.add_folder(folder + "/bad"); }, "b.png");
-  expect_throw<InvalidArgument>([&] { TrainingSet tiny(64, 64); }, "out of range");
+  test::expect_throw<ImageError>([&] { set.add_folder(folder + "/bad"); }, "b.png");
+  test::expect_throw<InvalidArgument>([&] { TrainingSet tiny(64, 64); }, "out of range");
 }
 END_TEST
 
