@@ -4,7 +4,7 @@
 
 #include "efficientad/detector.h"
 #include "efficientad/errors.h"
-#include "efficientad/heatmap.h"
+#include "efficientad/overlay.h"
 #include "efficientad/image_io.h"
 
 int main(int argc, char** argv) {

@@ -1,4 +1,4 @@
-// Helpers shared by the Check tests: temporary folders, small model files without training, test images.
+// Helpers shared by the Check tests (fixtures.h has those that need no test framework).
 #pragma once
 
 #include "check_compat.h"
@@ -8,22 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "efficientad/image.h"
-#include "efficientad/model.h"
+#include "fixtures.h"
 
 namespace test {
-
-// A fresh empty folder under $TMPDIR (or /tmp), removed by the caller's cleanup if wanted.
-std::string temp_folder(const std::string& tag);
-
-// Writes a model with random weights, plausible statistics and quantiles (no training, well under a second).
-void write_random_model(const std::string& path, const efficientad::ModelGeometry& geometry, unsigned seed = 1);
-
-// A deterministic textured RGB image.
-efficientad::Image textured_image(int width, int height, unsigned seed);
-
-std::vector<uint8_t> read_bytes(const std::string& path);
-void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
 // The folder of shared datasets passed by the build (-Dshared_data) or $EFFICIENTAD_SHARED_DATA. Fails the test
 // loudly (never skips) when it is not there: CI must provide it.

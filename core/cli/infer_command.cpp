@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "efficientad/detector.h"
 #include "efficientad/errors.h"
-#include "efficientad/heatmap.h"
+#include "efficientad/overlay.h"
 #include "efficientad/image_io.h"
 
 namespace fs = std::filesystem;

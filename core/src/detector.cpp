@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include "image_ops.h"
 #include "inference.h"
 #include "ops/map_postprocess.h"
+#include "worker_thread.h"
 
 namespace efficientad {
 
@@ -48,23 +50,28 @@ Detection finish_detection(const float* st, const float* ae, const ModelInfo& in
 }  // namespace detail
 
 struct Detector::Impl {
+  detail::WorkerThread worker;  // runs every LibTorch call: see worker_thread.h
   detail::LoadedModel model;
   Device device;
   Mode mode;
-  float threshold;
+  std::atomic<float> threshold;
   std::unique_ptr<detail::MapComputer> maps;
 };
 
 Detector::Detector(const std::string& model_path, const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
-  impl_->device = detail::resolve_device(options.device);
-  impl_->mode = options.mode;
-  detail::set_cpu_threads(options.threads);
-  impl_->model = detail::load_model(model_path);
-  impl_->threshold = impl_->model.info.threshold;
-  impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device);
+  impl_->worker.run([&] {
+    impl_->device = detail::resolve_device(options.device);
+    impl_->mode = options.mode;
+    detail::set_cpu_threads(options.threads);
+    impl_->model = detail::load_model(model_path);
+    impl_->threshold = impl_->model.info.threshold;
+    impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device);
+  });
 }
 
-Detector::~Detector() = default;
+Detector::~Detector() {
+  if (impl_) impl_->worker.run([&] { impl_->maps.reset(), impl_->model = {}; });  // free tensors where they live
+}
 
 std::vector<Detection> Detector::detect(const std::vector<ImageView>& images, const DetectOptions& options) {
   if (images.empty()) return {};
@@ -79,7 +86,8 @@ std::vector<Detection> Detector::detect(const std::vector<ImageView>& images, co
     inputs.push_back(detail::to_network_input(view, g.input_width, g.input_height));
     pixels.push_back(inputs.back().data());
   }
-  const detail::RawMaps raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height));
+  detail::RawMaps raw;
+  impl_->worker.run([&] { raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height)); });
 
   std::vector<Detection> out;
   out.reserve(images.size());
@@ -88,7 +96,7 @@ std::vector<Detection> Detector::detect(const std::vector<ImageView>& images, co
     const int w = options.map_width > 0 ? options.map_width : images[i].width;
     const int h = options.map_height > 0 ? options.map_height : images[i].height;
     out.push_back(detail::finish_detection(raw.st.data_ptr<float>() + i * cells, raw.ae.data_ptr<float>() + i * cells,
-                                           impl_->model.info, w, h, options.component_maps, impl_->threshold));
+                                           impl_->model.info, w, h, options.component_maps, impl_->threshold.load()));
   }
   return out;
 }

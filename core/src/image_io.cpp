@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "efficientad/errors.h"
+#include "image_ops.h"
 
 namespace fs = std::filesystem;
 
@@ -68,16 +69,15 @@ Image load_image(const std::string& path) {
 
 void save_png(const std::string& path, const ImageView& image) {
   if (image.empty()) throw InvalidArgument("cannot save an empty image to " + path);
-  const int channels = channel_count(image.format);
-  cv::Mat src(image.height, image.width, CV_8UC(channels), const_cast<uint8_t*>(image.data), image.row_bytes());
-  cv::Mat bgr;
-  switch (image.format) {
-    case PixelFormat::Rgb8: cv::cvtColor(src, bgr, cv::COLOR_RGB2BGR); break;
-    case PixelFormat::Rgba8: cv::cvtColor(src, bgr, cv::COLOR_RGBA2BGRA); break;
-    default: bgr = src; break;
+  cv::Mat pixels;
+  if (image.format == PixelFormat::Gray8) {
+    pixels = cv::Mat(image.height, image.width, CV_8UC1, const_cast<uint8_t*>(image.data), image.row_bytes());
+  } else {  // any colour layout: through the packed RGB conversion, then to OpenCV's BGR order
+    const Image rgb = detail::to_network_input(image, image.width, image.height);
+    cv::cvtColor(cv::Mat(rgb.height(), rgb.width(), CV_8UC3, const_cast<uint8_t*>(rgb.data())), pixels, cv::COLOR_RGB2BGR);
   }
   std::vector<uchar> encoded;
-  if (!cv::imencode(".png", bgr, encoded)) throw IoError("PNG encoding failed for " + path);
+  if (!cv::imencode(".png", pixels, encoded)) throw IoError("PNG encoding failed for " + path);
   detail::write_file_atomically(path, encoded.data(), encoded.size());
 }
 

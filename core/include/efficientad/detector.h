@@ -51,7 +51,8 @@ class Detector {
   Detector& operator=(const Detector&) = delete;
 
   // One result per image. Images may differ in size and pixel format; each is resized to the model's input.
-  // Throws ImageError for an empty image. Not thread-safe: use one Detector per thread.
+  // Throws ImageError for an empty image. Safe to call from any thread; calls are serialised (the networks run on
+  // one thread owned by the Detector).
   std::vector<Detection> detect(const std::vector<ImageView>& images, const DetectOptions& options = {});
   Detection detect(const ImageView& image, const DetectOptions& options = {});
 

@@ -1,0 +1,16 @@
+# Sourced by the example scripts: use this checkout's build of the plugin when there is one (an installed plugin
+# needs nothing).
+repo=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$repo/build/gst/libgstefficientad.so" ]; then
+  export GST_PLUGIN_PATH="$repo/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+  export GI_TYPELIB_PATH="$repo/build/gst${GI_TYPELIB_PATH:+:$GI_TYPELIB_PATH}"
+  export LD_LIBRARY_PATH="$repo/build/gst${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+# Shows the video when a display is available, else writes an MJPEG AVI that any player opens.
+sink_for() {
+  if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${1:-}" ]; then
+    echo "videoconvert ! autovideosink"
+  else
+    echo "videoconvert ! jpegenc ! avimux ! filesink location=${1:-inspected.avi}"
+  fi
+}

@@ -1,0 +1,26 @@
+// Test fixtures that need no test framework (shared by the Check tests and the GstCheck tests): temporary
+// folders, small model files without training, test images, raw file I/O. Failures throw std::runtime_error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "efficientad/image.h"
+#include "efficientad/model.h"
+
+namespace test {
+
+// A fresh empty folder under $TMPDIR (or /tmp).
+std::string temp_folder(const std::string& tag);
+
+// Writes a model with random weights, plausible statistics and quantiles (no training, about a second).
+void write_random_model(const std::string& path, const efficientad::ModelGeometry& geometry, unsigned seed = 1);
+
+// A deterministic textured RGB image.
+efficientad::Image textured_image(int width, int height, unsigned seed);
+
+std::vector<uint8_t> read_bytes(const std::string& path);
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
+
+}  // namespace test

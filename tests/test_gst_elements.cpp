@@ -1,0 +1,529 @@
+// The efficientad and anomalyoverlay elements through GstHarness, isolated from the system plugin registry:
+// metadata, every format, caps changes, region of interest, interval, threshold changes while playing, alarm
+// messages, the overlay, meta transforms, state cycles; and the ways a pipeline can go wrong.
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "fixtures.h"
+#include "meta/gstanomalymeta.h"
+
+namespace {
+
+std::string folder, model_path;
+
+const GstVideoFormat kFormats[] = {GST_VIDEO_FORMAT_RGB,  GST_VIDEO_FORMAT_BGR,  GST_VIDEO_FORMAT_RGBA,
+                                   GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
+                                   GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_xBGR, GST_VIDEO_FORMAT_NV12,
+                                   GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_GRAY8};
+
+std::string caps_string(GstVideoFormat format, int width, int height) {
+  return std::string("video/x-raw,format=") + gst_video_format_to_string(format) + ",width=" + std::to_string(width) +
+         ",height=" + std::to_string(height) + ",framerate=30/1";
+}
+
+// A frame of `format` filled with a textured pattern, timestamped as frame `index` at 30 fps.
+GstBuffer* make_frame(GstVideoFormat format, int width, int height, guint index, guint8 seed = 0) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, format, guint(width), guint(height));
+  GstBuffer* buffer = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+  GstMapInfo map;
+  gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+  for (gsize i = 0; i < map.size; ++i) map.data[i] = guint8((i * 7 + (i / 97) * 13 + seed) & 0xFF);
+  gst_buffer_unmap(buffer, &map);
+  GST_BUFFER_PTS(buffer) = gst_util_uint64_scale(index, GST_SECOND, 30);
+  GST_BUFFER_DURATION(buffer) = GST_SECOND / 30;
+  return buffer;
+}
+
+// An efficientad element with the fixture model and `options` ("name=value ..."), started, with input caps.
+GstHarness* detector(const std::string& options, GstVideoFormat format = GST_VIDEO_FORMAT_RGB, int width = 320,
+                     int height = 240) {
+  GstElement* element = gst_element_factory_make("efficientad", nullptr);
+  fail_unless(element != nullptr, "efficientad not found: is GST_PLUGIN_PATH_1_0 the build's gst folder?");
+  g_object_set(element, "model-file", model_path.c_str(), nullptr);
+  gchar** pairs = g_strsplit(options.c_str(), " ", -1);
+  for (gchar** pair = pairs; *pair; ++pair) {
+    gchar** kv = g_strsplit(*pair, "=", 2);
+    if (kv[0] && kv[1]) gst_util_set_object_arg(G_OBJECT(element), kv[0], kv[1]);
+    g_strfreev(kv);
+  }
+  g_strfreev(pairs);
+  GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
+  gst_harness_set_src_caps_str(h, caps_string(format, width, height).c_str());
+  return h;
+}
+
+// Pushes one frame and returns the buffer that came out (caller unrefs).
+GstBuffer* push_pull(GstHarness* h, GstVideoFormat format, int width, int height, guint index, guint8 seed = 0) {
+  fail_unless_equals_int(gst_harness_push(h, make_frame(format, width, height, index, seed)), GST_FLOW_OK);
+  return gst_harness_pull(h);
+}
+
+// The element alone, taken to `state`; returns the state change result and the first error's message.
+GstStateChangeReturn start_alone(const std::string& options, std::string* error_text) {
+  GstElement* element = gst_parse_bin_from_description(("efficientad " + options).c_str(), FALSE, nullptr);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(element, bus);
+  const GstStateChangeReturn result = gst_element_set_state(element, GST_STATE_PAUSED);
+  GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  if (message && error_text) {
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    *error_text = error->message;
+    g_error_free(error);
+  }
+  if (message) gst_message_unref(message);
+  gst_element_set_state(element, GST_STATE_NULL);
+  gst_element_set_bus(element, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(element);
+  return result;
+}
+
+void expect_start_error(const std::string& options, const char* needle) {
+  std::string text;
+  fail_unless_equals_int(start_alone(options, &text), GST_STATE_CHANGE_FAILURE);
+  fail_unless(text.find(needle) != std::string::npos, "error '%s' lacks '%s'", text.c_str(), needle);
+}
+
+std::vector<std::string> element_messages(GstBus* bus, const char* field) {
+  std::vector<std::string> events;
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* s = gst_message_get_structure(m);
+    if (gst_structure_has_name(s, "anomaly")) events.push_back(gst_structure_get_string(s, field));
+    gst_message_unref(m);
+  }
+  return events;
+}
+
+}  // namespace
+
+GST_START_TEST(meta_has_map_rect_and_model) {
+  GstHarness* h = detector("");
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+  fail_unless(meta != nullptr);
+  fail_unless_equals_int(meta->map_width, 256);  // the model's input resolution
+  fail_unless_equals_int(meta->map_height, 256);
+  fail_unless_equals_int(meta->rect.x, 0);
+  fail_unless_equals_int(meta->rect.w, 320);
+  fail_unless_equals_int(meta->rect.h, 240);
+  fail_unless(std::isfinite(meta->score));
+  fail_unless_equals_float(meta->threshold, 0.4f);  // the fixture model's calibrated threshold
+  fail_unless_equals_int(meta->anomalous, meta->score > meta->threshold);
+  gchar* id = nullptr;
+  g_object_get(h->element, "model-id", &id, nullptr);
+  fail_unless_equals_string(meta->model_id, id);
+  g_free(id);
+  float largest = -1e9f;
+  for (guint i = 0; i < meta->map_width * meta->map_height; ++i) largest = std::max(largest, meta->map[i]);
+  fail_unless(std::abs(largest - meta->score) < 1e-3f, "score %f is not the map's maximum %f", meta->score, largest);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(every_format_gets_meta) {
+  for (GstVideoFormat format : kFormats) {
+    for (auto [w, hgt] : {std::pair{320, 240}, std::pair{161, 91}}) {
+      GstHarness* h = detector("", format, w, hgt);
+      GstBuffer* out = push_pull(h, format, w, hgt, 0);
+      GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+      fail_unless(meta != nullptr, "no meta for %s %dx%d", gst_video_format_to_string(format), w, hgt);
+      fail_unless_equals_int(meta->rect.w, w);
+      fail_unless(std::isfinite(meta->score));
+      gst_buffer_unref(out);
+      gst_harness_teardown(h);
+    }
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(caps_change_mid_stream) {
+  GstHarness* h = detector("");
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  fail_unless_equals_int(gst_buffer_get_anomaly_meta(out)->rect.w, 320);
+  gst_buffer_unref(out);
+  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_NV12, 640, 480).c_str());
+  out = push_pull(h, GST_VIDEO_FORMAT_NV12, 640, 480, 1);
+  GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+  fail_unless_equals_int(meta->rect.w, 640);
+  fail_unless_equals_int(meta->rect.h, 480);
+  fail_unless_equals_int(meta->frame_number, 1);
+  gst_buffer_unref(out);
+  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_GRAY8, 100, 700).c_str());
+  out = push_pull(h, GST_VIDEO_FORMAT_GRAY8, 100, 700, 2);
+  fail_unless_equals_int(gst_buffer_get_anomaly_meta(out)->rect.h, 700);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(roi_sets_the_rectangle) {
+  GstHarness* h = detector("roi=10,20,100,50");
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+  fail_unless(meta->rect.x == 10 && meta->rect.y == 20 && meta->rect.w == 100 && meta->rect.h == 50);
+  gst_buffer_unref(out);
+  // Partly outside: clipped to the frame.
+  g_object_set(h->element, "roi", "300,200,100,100", nullptr);
+  out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 1);
+  meta = gst_buffer_get_anomaly_meta(out);
+  fail_unless(meta->rect.x == 300 && meta->rect.w == 20 && meta->rect.h == 40);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+  // YUV frames: the rectangle starts on even pixels and still covers the requested one.
+  h = detector("roi=11,21,100,50", GST_VIDEO_FORMAT_NV12, 320, 240);
+  out = push_pull(h, GST_VIDEO_FORMAT_NV12, 320, 240, 0);
+  meta = gst_buffer_get_anomaly_meta(out);
+  fail_unless(meta->rect.x == 10 && meta->rect.y == 20 && meta->rect.w == 101 && meta->rect.h == 51);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(inference_interval_skips_frames) {
+  GstHarness* h = detector("inference-interval=3");
+  for (guint i = 0; i < 7; ++i) {
+    GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, i);
+    GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+    fail_unless_equals_int(meta != nullptr, i % 3 == 0);
+    if (meta) fail_unless_equals_int(meta->frame_number, i);
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(threshold_changes_while_playing) {
+  GstHarness* h = detector("");
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  const gfloat score = gst_buffer_get_anomaly_meta(out)->score;
+  gst_buffer_unref(out);
+  gfloat reported = 0;
+  g_object_get(h->element, "threshold", &reported, nullptr);
+  fail_unless_equals_float(reported, 0.4f);  // -1 reads as the model's threshold once it is loaded
+  for (gfloat threshold : {std::max(score - 0.05f, 0.0f), score + 0.05f}) {
+    g_object_set(h->element, "threshold", threshold, nullptr);
+    out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 1);
+    GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+    fail_unless_equals_float(meta->threshold, threshold);
+    fail_unless_equals_int(meta->anomalous, score > threshold);
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(messages_at_edges_with_hysteresis) {
+  GstHarness* h = detector("alarm-on-frames=2 alarm-off-frames=2");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  // Drive the decision with the threshold: anomalous frames use threshold 0, normal ones a huge threshold.
+  const bool anomalous[] = {true, false, true, true, true, false, true, false, false, false};
+  std::vector<std::string> events_after;
+  guint index = 0;
+  for (bool a : anomalous) {
+    g_object_set(h->element, "threshold", a ? 0.0f : 1e9f, nullptr);
+    gst_buffer_unref(push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, index++));
+    for (const auto& e : element_messages(bus, "event")) events_after.push_back(std::to_string(index - 1) + ":" + e);
+  }
+  // Begin after two anomalous frames in a row (frame 3), end after two normal ones (frame 8): nothing between.
+  const std::vector<std::string> expected{"3:begin", "8:end"};
+  fail_unless(events_after == expected, "got %zu events, first %s", events_after.size(),
+              events_after.empty() ? "none" : events_after[0].c_str());
+  // post-messages=all adds one "frame" message per analysed frame, with the documented fields.
+  g_object_set(h->element, "post-messages", 2 /* all */, "threshold", 1e9f, nullptr);
+  gst_buffer_unref(push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, index++));
+  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+  fail_unless(m != nullptr);
+  const GstStructure* s = gst_message_get_structure(m);
+  fail_unless_equals_string(gst_structure_get_string(s, "event"), "frame");
+  guint64 timestamp = 0, running_time = 0;
+  gfloat score = 0;
+  gboolean is_anomalous = TRUE;
+  fail_unless(gst_structure_get_uint64(s, "timestamp", &timestamp) && timestamp == gst_util_uint64_scale(10, GST_SECOND, 30));
+  fail_unless(gst_structure_get_uint64(s, "running-time", &running_time));
+  fail_unless(gst_structure_get(s, "score", G_TYPE_FLOAT, &score, "anomalous", G_TYPE_BOOLEAN, &is_anomalous, nullptr));
+  fail_unless(!is_anomalous);
+  gst_message_unref(m);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(overlay_draws_only_where_the_map_is_high) {
+  for (GstVideoFormat format : kFormats) {
+    GstHarness* h = gst_harness_new("anomalyoverlay");
+    g_object_set(h->element, "outline", FALSE, "show-score", FALSE, nullptr);
+    gst_harness_set_src_caps_str(h, caps_string(format, 128, 96).c_str());
+    // Without meta: untouched.
+    GstBuffer* plain = make_frame(format, 128, 96, 0);
+    GstBuffer* reference = gst_buffer_copy_deep(plain);
+    fail_unless_equals_int(gst_harness_push(h, plain), GST_FLOW_OK);
+    GstBuffer* out = gst_harness_pull(h);
+    GstMapInfo a, b;
+    gst_buffer_map(out, &a, GST_MAP_READ);
+    gst_buffer_map(reference, &b, GST_MAP_READ);
+    fail_unless(a.size == b.size && std::memcmp(a.data, b.data, a.size) == 0, "%s: frame without meta changed",
+                gst_video_format_to_string(format));
+    gst_buffer_unmap(out, &a);
+    gst_buffer_unmap(reference, &b);
+    gst_buffer_unref(out);
+    // With a map that is hot in its right half only, covering the whole frame.
+    std::vector<float> map(16 * 8, 0.0f);
+    for (int y = 0; y < 8; ++y) {
+      for (int x = 8; x < 16; ++x) map[size_t(y) * 16 + x] = 1.0f;
+    }
+    GstBuffer* marked = gst_buffer_copy_deep(reference);
+    const GstVideoRectangle rect{0, 0, 128, 96};
+    gst_buffer_add_anomaly_meta(marked, 1.0f, 0.4f, TRUE, map.data(), 16, 8, &rect, "test", 0);
+    fail_unless_equals_int(gst_harness_push(h, marked), GST_FLOW_OK);
+    out = gst_harness_pull(h);
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, format, 128, 96);
+    GstVideoFrame drawn, original;
+    gst_video_frame_map(&drawn, &info, out, GST_MAP_READ);
+    gst_video_frame_map(&original, &info, reference, GST_MAP_READ);
+    const guint8* p = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&drawn, 0));
+    const guint8* q = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&original, 0));
+    const gint stride = GST_VIDEO_FRAME_PLANE_STRIDE(&drawn, 0), pixel = GST_VIDEO_FRAME_COMP_PSTRIDE(&drawn, 0);
+    int changed_left = 0, changed_right = 0;
+    for (int y = 0; y < 96; ++y) {
+      for (int x = 0; x < 128; ++x) {
+        const bool differs = std::memcmp(p + y * stride + x * pixel, q + y * stride + x * pixel, size_t(pixel)) != 0;
+        (x < 56 ? changed_left : changed_right) += differs && (x < 56 || x >= 72);
+      }
+    }
+    fail_unless(changed_left == 0, "%s: %d pixels changed where the map is 0", gst_video_format_to_string(format), changed_left);
+    fail_unless(changed_right > 40 * 96, "%s: only %d hot pixels drawn", gst_video_format_to_string(format), changed_right);
+    gst_video_frame_unmap(&drawn);
+    gst_video_frame_unmap(&original);
+    gst_buffer_unref(out);
+    gst_buffer_unref(reference);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(detector_then_overlay) {
+  GstHarness* h = gst_harness_new_parse(("efficientad model-file=" + model_path + " threshold=0 ! anomalyoverlay").c_str());
+  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_I420, 320, 240).c_str());
+  GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 320, 240, 0);
+  GstBuffer* reference = gst_buffer_copy_deep(in);
+  fail_unless_equals_int(gst_harness_push(h, in), GST_FLOW_OK);
+  GstBuffer* out = gst_harness_pull(h);
+  fail_unless(gst_buffer_get_anomaly_meta(out) != nullptr);
+  GstMapInfo a, b;
+  gst_buffer_map(out, &a, GST_MAP_READ);
+  gst_buffer_map(reference, &b, GST_MAP_READ);
+  fail_unless(std::memcmp(a.data, b.data, a.size) != 0, "an anomalous frame (threshold 0) was not drawn on");
+  gst_buffer_unmap(out, &a);
+  gst_buffer_unmap(reference, &b);
+  gst_buffer_unref(out);
+  gst_buffer_unref(reference);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(meta_copies_and_scales_with_the_frame) {
+  GstBuffer* buffer = gst_buffer_new_allocate(nullptr, 16, nullptr);
+  const float map[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+  const GstVideoRectangle rect{100, 50, 200, 100};
+  gst_buffer_add_anomaly_meta(buffer, 0.4f, 0.3f, TRUE, map, 2, 2, &rect, "m1", 7);
+  GstBuffer* copy = gst_buffer_copy(buffer);
+  GstAnomalyMeta* c = gst_buffer_get_anomaly_meta(copy);
+  fail_unless(c && c->map != gst_buffer_get_anomaly_meta(buffer)->map && c->map[3] == 0.4f && c->frame_number == 7);
+  fail_unless_equals_string(c->model_id, "m1");
+  fail_unless_equals_float(gst_anomaly_meta_get_value(c, 1, 1), 0.4f);
+  fail_unless_equals_float(gst_anomaly_meta_get_value(c, 5, 0), 0.0f);
+  gsize n = 0;
+  fail_unless(gst_anomaly_meta_get_map(c, &n) == c->map && n == 4);
+  // Scaling 640x360 -> 320x180 halves the rectangle.
+  GstVideoInfo in_info, out_info;
+  gst_video_info_set_format(&in_info, GST_VIDEO_FORMAT_RGB, 640, 360);
+  gst_video_info_set_format(&out_info, GST_VIDEO_FORMAT_RGB, 320, 180);
+  GstVideoMetaTransform scale{&in_info, &out_info};
+  GstBuffer* scaled = gst_buffer_new();
+  GstMeta* meta = reinterpret_cast<GstMeta*>(gst_buffer_get_anomaly_meta(buffer));
+  fail_unless(meta->info->transform_func(scaled, meta, buffer, gst_video_meta_transform_scale_get_quark(), &scale));
+  GstAnomalyMeta* s = gst_buffer_get_anomaly_meta(scaled);
+  fail_unless(s->rect.x == 50 && s->rect.y == 25 && s->rect.w == 100 && s->rect.h == 50);
+  // Any other transform is refused: the map would not line up with the picture.
+  GstBuffer* other = gst_buffer_new();
+  fail_if(meta->info->transform_func(other, meta, buffer, g_quark_from_static_string("gst-video-rotate"), nullptr));
+  fail_unless(gst_buffer_get_anomaly_meta(other) == nullptr);
+  for (GstBuffer* b : {buffer, copy, scaled, other}) gst_buffer_unref(b);
+}
+GST_END_TEST;
+
+GST_START_TEST(state_cycles) {
+  GstHarness* h = detector("");
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, guint(cycle));
+    fail_unless(gst_buffer_get_anomaly_meta(out) != nullptr);
+    fail_unless_equals_int(gst_buffer_get_anomaly_meta(out)->frame_number, 0);  // restarted
+    gst_buffer_unref(out);
+    fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+    gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(no_model_fails_start_n) {
+  expect_start_error("", "No model file set");
+  expect_start_error("model-file=" + folder + "/absent.efad", "model file not found");
+}
+GST_END_TEST;
+
+GST_START_TEST(corrupt_and_wrong_kind_models_n) {
+  auto bytes = test::read_bytes(model_path);
+  bytes.resize(bytes.size() / 3);
+  test::write_bytes(folder + "/truncated.efad", bytes);
+  expect_start_error("model-file=" + folder + "/truncated.efad", "truncated");
+  test::write_bytes(folder + "/garbage.efad", {'P', 'K', 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+  expect_start_error("model-file=" + folder + "/garbage.efad", "not a gst-efficientad model file");
+  expect_start_error("model-file=" + folder, "is a folder");
+}
+GST_END_TEST;
+
+GST_START_TEST(cuda_on_a_cpu_build_n) {
+  std::string text;
+  const GstStateChangeReturn result = start_alone("model-file=" + model_path + " device=cuda", &text);
+  if (result == GST_STATE_CHANGE_FAILURE) {
+    fail_unless(text.find("no usable CUDA device") != std::string::npos, "error: %s", text.c_str());
+  }  // else: a CUDA build on a GPU machine, where device=cuda is valid
+}
+GST_END_TEST;
+
+GST_START_TEST(tiny_and_huge_frames_n) {
+  for (auto [format, w, hgt] : {std::tuple{GST_VIDEO_FORMAT_RGB, 1, 1}, std::tuple{GST_VIDEO_FORMAT_I420, 1, 1},
+                                std::tuple{GST_VIDEO_FORMAT_GRAY8, 7680, 4320}, std::tuple{GST_VIDEO_FORMAT_NV12, 3840, 2160}}) {
+    GstHarness* h = detector("", format, w, hgt);
+    GstBuffer* out = push_pull(h, format, w, hgt, 0);
+    GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+    fail_unless(meta != nullptr && meta->rect.w == w && meta->rect.h == hgt && std::isfinite(meta->score));
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(empty_and_short_buffers_pass_n) {
+  GstHarness* h = detector("");
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_new()), GST_FLOW_OK);  // zero-size (e.g. a gap)
+  GstBuffer* out = gst_harness_pull(h);
+  fail_unless(gst_buffer_get_size(out) == 0 && gst_buffer_get_anomaly_meta(out) == nullptr);
+  gst_buffer_unref(out);
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_new_allocate(nullptr, 100, nullptr)), GST_FLOW_OK);
+  out = gst_harness_pull(h);
+  fail_unless(gst_buffer_get_anomaly_meta(out) == nullptr);
+  gst_buffer_unref(out);
+  // A valid frame afterwards is analysed as usual.
+  out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 3);
+  fail_unless(gst_buffer_get_anomaly_meta(out) != nullptr);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(bad_roi_values_n) {
+  GstHarness* h = detector("roi=10,10,50,50");
+  for (const char* bad : {"10,10", "a,b,c,d", "10,10,0,5", "-1,0,5,5", "1,2,3,4,5"}) {
+    g_object_set(h->element, "roi", bad, nullptr);
+    gchar* now = nullptr;
+    g_object_get(h->element, "roi", &now, nullptr);
+    fail_unless_equals_string(now, "10,10,50,50");  // ignored, with a warning in the log
+    g_free(now);
+  }
+  // A region entirely outside the frame: the whole frame is analysed and the user is warned once.
+  g_object_set(h->element, "roi", "1000,1000,10,10", nullptr);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  fail_unless_equals_int(gst_buffer_get_anomaly_meta(out)->rect.w, 320);
+  gst_buffer_unref(out);
+  GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  fail_unless(warning != nullptr);
+  gst_message_unref(warning);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(overlay_ignores_unusable_meta_n) {
+  GstHarness* h = gst_harness_new("anomalyoverlay");
+  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 64, 48).c_str());
+  GstBuffer* in = make_frame(GST_VIDEO_FORMAT_RGB, 64, 48, 0);
+  GstBuffer* reference = gst_buffer_copy_deep(in);
+  const GstVideoRectangle outside{500, 500, 10, 10};
+  const float map[1] = {5.0f};
+  gst_buffer_add_anomaly_meta(in, 5.0f, 0.1f, TRUE, map, 1, 1, &outside, "m", 0);  // nowhere on this frame
+  fail_unless_equals_int(gst_harness_push(h, in), GST_FLOW_OK);
+  GstBuffer* out = gst_harness_pull(h);
+  GstMapInfo a, b;
+  gst_buffer_map(out, &a, GST_MAP_READ);
+  gst_buffer_map(reference, &b, GST_MAP_READ);
+  fail_unless(std::memcmp(a.data, b.data, a.size) == 0);
+  gst_buffer_unmap(out, &a);
+  gst_buffer_unmap(reference, &b);
+  gst_buffer_unref(out);
+  gst_buffer_unref(reference);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+static Suite* elements_suite() {
+  Suite* s = suite_create("gst_elements");
+  TCase* ok = tcase_create("positive");
+  tcase_set_timeout(ok, 600);
+  tcase_add_test(ok, meta_has_map_rect_and_model);
+  tcase_add_test(ok, every_format_gets_meta);
+  tcase_add_test(ok, caps_change_mid_stream);
+  tcase_add_test(ok, roi_sets_the_rectangle);
+  tcase_add_test(ok, inference_interval_skips_frames);
+  tcase_add_test(ok, threshold_changes_while_playing);
+  tcase_add_test(ok, messages_at_edges_with_hysteresis);
+  tcase_add_test(ok, overlay_draws_only_where_the_map_is_high);
+  tcase_add_test(ok, detector_then_overlay);
+  tcase_add_test(ok, meta_copies_and_scales_with_the_frame);
+  tcase_add_test(ok, state_cycles);
+  suite_add_tcase(s, ok);
+  TCase* bad = tcase_create("negative");
+  tcase_set_timeout(bad, 600);
+  tcase_add_test(bad, no_model_fails_start_n);
+  tcase_add_test(bad, corrupt_and_wrong_kind_models_n);
+  tcase_add_test(bad, cuda_on_a_cpu_build_n);
+  tcase_add_test(bad, tiny_and_huge_frames_n);
+  tcase_add_test(bad, empty_and_short_buffers_pass_n);
+  tcase_add_test(bad, bad_roi_values_n);
+  tcase_add_test(bad, overlay_ignores_unusable_meta_n);
+  suite_add_tcase(s, bad);
+  return s;
+}
+
+int main(int argc, char** argv) {
+  gst_check_init(&argc, &argv);
+  folder = test::temp_folder("gst");
+  model_path = folder + "/model.efad";
+  test::write_random_model(model_path, efficientad::ModelGeometry{});
+  SRunner* runner = srunner_create(elements_suite());
+  // One process: LibTorch's OpenMP pool (used above for the fixture) does not survive fork().
+  srunner_set_fork_status(runner, CK_NOFORK);
+  srunner_run_all(runner, CK_NORMAL);
+  const int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? 0 : 1;
+}
