@@ -28,6 +28,8 @@ expect 0 "7 images" -- "$tool" infer --model "$work/model.efad" --output "$work/
 [ -f "$work/out/scores.csv" ] && [ -f "$work/out/crack_000_heatmap.png" ] || { echo "FAIL: infer outputs missing"; failures=$((failures + 1)); }
 expect 3 "ANOMALY" -- "$tool" infer --model "$work/model.efad" --threshold -100 --fail-on-anomaly "$work/data/test/good"
 expect 0 "usage: efficientad train" -- "$tool" train --help
+expect 0 "overall .*PRO@30\|PRO@30.*overall" -- sh -c "\"$tool\" eval --data \"$work/data\" --model \"$work/model.efad\" --output \"$work/eval\" --heatmaps --quiet | tr '\n' ' '"
+grep -q '"name": "overall"' "$work/eval/eval.json" && [ -f "$work/eval/heatmaps/crack/000.png" ] || { echo "FAIL: eval outputs missing"; failures=$((failures + 1)); }
 
 # Usage errors: exit 2 with the command's usage.
 expect 2 "unknown command" -- "$tool" frobnicate
@@ -53,6 +55,20 @@ expect 1 "not a gst-efficientad model file" -- "$tool" infer --model "$work/fore
 printf 'garbage' > "$work/broken.png"
 expect 1 "cannot decode" -- "$tool" infer --model "$work/model.efad" "$work/broken.png"
 expect 1 "no usable CUDA device" -- "$tool" infer --model "$work/model.efad" --device cuda "$work/data/test/good"
+# eval: a dataset that is not in MVTec layout, or is missing masks, fails before anything runs.
+expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data"
+expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --steps 3
+expect 2 "--heatmaps needs --output" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --heatmaps
+expect 1 "dataset folder not found" -- "$tool" eval --data "$work/nope" --model "$work/model.efad"
+expect 1 "test/good is missing" -- "$tool" eval --data "$work/data/train" --model "$work/model.efad"
+cp -r "$work/data" "$work/nomask" && rm "$work/nomask/ground_truth/crack/000_mask.png"
+expect 1 "no ground-truth mask for .*crack/000.png" -- "$tool" eval --data "$work/nomask" --steps 1 --output "$work/nomask-out"
+[ -e "$work/nomask-out/model.efad" ] && { echo "FAIL: eval trained before checking the dataset"; failures=$((failures + 1)); }
+cp -r "$work/data" "$work/badmask"
+"$tool" synth --output "$work/other" --train 2 --test-good 1 --defects-per-kind 1 --size 200 >/dev/null 2>&1
+cp "$work/other/ground_truth/chip/000_mask.png" "$work/badmask/ground_truth/chip/000_mask.png"
+expect 1 "mask .* is 200x200 but its image" -- "$tool" eval --data "$work/badmask" --model "$work/model.efad"
+
 [ -e "$work/m.efad" ] && { echo "FAIL: a failed training left $work/m.efad"; failures=$((failures + 1)); }
 
 echo "$failures failure(s)"

@@ -50,17 +50,19 @@ std::vector<std::string> Args::all(const std::string& name) const {
   return out;
 }
 
-int64_t Args::get_int(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
-  if (!has(name)) return fallback;
-  const std::string text = get(name);
+int64_t parse_int(const std::string& text, const std::string& what, int64_t min, int64_t max) {
   char* end = nullptr;
   errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE) throw UsageError("--" + name + " expects an integer, got '" + text + "'");
+  if (text.empty() || *end != '\0' || errno == ERANGE) throw UsageError(what + " expects an integer, got '" + text + "'");
   if (v < min || v > max) {
-    throw UsageError("--" + name + " must lie in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + text);
+    throw UsageError(what + " must lie in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + text);
   }
   return v;
+}
+
+int64_t Args::get_int(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
+  return has(name) ? parse_int(get(name), "--" + name, min, max) : fallback;
 }
 
 double Args::get_double(const std::string& name, double fallback) const {

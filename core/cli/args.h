@@ -35,6 +35,9 @@ class Args {
   std::vector<std::string> positionals_;
 };
 
+// A whole decimal integer in [min, max]; `what` names it in the UsageError otherwise.
+int64_t parse_int(const std::string& text, const std::string& what, int64_t min, int64_t max);
+
 // "256" -> 256x256, "320x256" -> 320 wide, 256 high.
 void parse_size(const std::string& text, int& width, int& height);
 

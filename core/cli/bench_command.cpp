@@ -3,6 +3,7 @@
 #include "args.h"
 #include "commands.h"
 #include "efficientad/benchmark.h"
+#include "efficientad/errors.h"
 
 namespace efficientad::cli {
 
@@ -10,36 +11,73 @@ const char* const kBenchUsage =
     "usage: efficientad bench [options]\n"
     "\n"
     "Times inference (naive fp32 port vs exact vs fast) and training steps (naive vs optimised) in one run and\n"
-    "prints ratios. Paper method: warm-up, then the mean of many runs.\n"
+    "prints ratios. Paper method: warm-up, then the mean of many runs; latency with batch 1, throughput with\n"
+    "larger batches, from host image to host map; peak memory per call on the CPU.\n"
+    "Lists run every combination, e.g. --variant S,M --batch 1,16 --device cpu,cuda (the paper's table).\n"
     "\n"
-    "  --variant S|M          network variant (default S)\n"
+    "  --variant S|M[,..]     network variants (default S)\n"
     "  --input-size N|WxH     network input (default 256)\n"
     "  --padding              PDN padding on\n"
     "  --model MODEL          time this model instead of random weights\n"
-    "  --batch N              images per call (default 1)\n"
+    "  --batch N[,..]         images per call (default 1)\n"
     "  --iterations N         timed rounds (default 20)\n"
     "  --warmup N             untimed rounds first (default 3)\n"
     "  --train-steps N        timed training steps per contender, 0 to skip (default 5)\n"
-    "  --device auto|cpu|cuda (default cpu)\n"
+    "  --device D[,..]        auto, cpu or cuda (default cpu); a device this machine lacks is reported and skipped\n"
     "  --threads N            CPU threads (default: one per core)\n";
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (items.empty()) throw UsageError("empty list '" + text + "'");
+  return items;
+}
+
+}  // namespace
 
 int bench_command(const std::vector<std::string>& argv) {
   const Args args(argv, {"variant", "input-size", "model", "batch", "iterations", "warmup", "train-steps", "device", "threads"},
                   {"padding"});
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals().front() + "'");
   BenchmarkOptions o;
-  o.geometry.variant = parse_variant(args.get("variant", "S"));
   parse_size(args.get("input-size", "256"), o.geometry.input_width, o.geometry.input_height);
   o.geometry.padding = args.flag("padding");
   o.model_path = args.get("model");
-  o.batch = int(args.get_int("batch", 1, 1, 256));
   o.iterations = int(args.get_int("iterations", 20, 1, 100000));
   o.warmup = int(args.get_int("warmup", 3, 0, 100000));
-  o.train_steps = int(args.get_int("train-steps", 5, 0, 100000));
-  o.device = parse_device(args.get("device", "cpu"));
+  const int train_steps = int(args.get_int("train-steps", 5, 0, 100000));
   o.threads = int(args.get_int("threads", 0, 0, 1024));
-  const BenchmarkReport report = run_benchmark(o, [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
-  std::fputs(report.text().c_str(), stdout);
+  const auto variants = split_list(args.get("variant", "S"));
+  const auto batches = split_list(args.get("batch", "1"));
+  const auto devices = split_list(args.get("device", "cpu"));
+  if (!o.model_path.empty() && variants.size() > 1) throw UsageError("--model fixes the variant: give one --variant");
+
+  const auto log = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
+  for (const auto& device : devices) {
+    o.device = parse_device(device);
+    for (const auto& variant : variants) {
+      o.geometry.variant = parse_variant(variant);
+      for (size_t b = 0; b < batches.size(); ++b) {
+        o.batch = int(parse_int(batches[b], "--batch", 1, 256));
+        o.train_steps = b == 0 ? train_steps : 0;  // training steps do not depend on the inference batch
+        try {
+          std::fputs(run_benchmark(o, log).text().c_str(), stdout);
+          std::fputs("\n", stdout);
+        } catch (const DeviceError& e) {
+          std::printf("device %s skipped: %s\n\n", device.c_str(), e.what());
+          break;
+        }
+        std::fflush(stdout);
+      }
+    }
+  }
   return 0;
 }
 

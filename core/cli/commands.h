@@ -9,12 +9,14 @@ namespace efficientad::cli {
 
 int train_command(const std::vector<std::string>& args);
 int infer_command(const std::vector<std::string>& args);
+int eval_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int synth_command(const std::vector<std::string>& args);
 
 extern const char* const kTrainUsage;
 extern const char* const kInferUsage;
+extern const char* const kEvalUsage;
 extern const char* const kInfoUsage;
 extern const char* const kBenchUsage;
 extern const char* const kSynthUsage;

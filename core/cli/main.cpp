@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "config.h"
 #include "efficientad/errors.h"
+#include "training_cli.h"
 
 namespace {
 
@@ -17,6 +18,7 @@ const char* const kUsage =
     "commands:\n"
     "  train   train a model from folders of normal images\n"
     "  infer   score images with a model; write a table and heatmap PNGs\n"
+    "  eval    image and pixel metrics (AUROC, F1, AU-PRO) on a dataset in MVTec AD layout\n"
     "  info    show what a model file holds\n"
     "  bench   time the naive, exact and fast paths on this machine\n"
     "  synth   render the demonstration dataset (machined parts with defects)\n"
@@ -27,6 +29,7 @@ struct Command {
   const char* name;
   int (*run)(const std::vector<std::string>&);
   const char* usage;
+  bool training_options = false;  // its usage continues with the training options
 };
 
 }  // namespace
@@ -34,9 +37,9 @@ struct Command {
 int main(int argc, char** argv) {
   using namespace efficientad::cli;
   const Command commands[] = {
-      {"train", train_command, kTrainUsage}, {"infer", infer_command, kInferUsage},
-      {"info", info_command, kInfoUsage},    {"bench", bench_command, kBenchUsage},
-      {"synth", synth_command, kSynthUsage},
+      {"train", train_command, kTrainUsage, true}, {"infer", infer_command, kInferUsage},
+      {"eval", eval_command, kEvalUsage, true},    {"info", info_command, kInfoUsage},
+      {"bench", bench_command, kBenchUsage},        {"synth", synth_command, kSynthUsage},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
@@ -51,14 +54,15 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     for (const auto& a : args) {
       if (a == "--help" || a == "-h") {
-        std::fputs(c.usage, stdout);
+        std::printf("%s%s", c.usage, c.training_options ? kTrainingOptionsUsage : "");
         return 0;
       }
     }
     try {
       return c.run(args);
     } catch (const UsageError& e) {
-      std::fprintf(stderr, "efficientad %s: %s\n\n%s", c.name, e.what(), c.usage);
+      std::fprintf(stderr, "efficientad %s: %s\n\n%s%s", c.name, e.what(), c.usage,
+                   c.training_options ? kTrainingOptionsUsage : "");
       return 2;
     } catch (const efficientad::Cancelled& e) {
       std::fprintf(stderr, "\nefficientad %s: %s\n", c.name, e.what());

@@ -1,14 +1,8 @@
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <csignal>
-#include <cstdio>
 #include <string>
 
 #include "args.h"
 #include "commands.h"
-#include "efficientad/trainer.h"
+#include "training_cli.h"
 
 namespace efficientad::cli {
 
@@ -18,125 +12,18 @@ const char* const kTrainUsage =
     "Trains EfficientAD (paper Algorithm 1) on images of normal parts and writes one self-contained model file.\n"
     "\n"
     "  --data FOLDER          folder of normal images (PNG/JPEG/BMP/TIFF, any size, grey or colour); repeatable\n"
-    "  --output MODEL         model file to write (written whole or not at all)\n"
-    "  --variant S|M          EfficientAD-S (default) or -M\n"
-    "  --steps N              training steps (default 1000; the paper uses 70000)\n"
-    "  --input-size N|WxH     network input in pixels, 256..2048 per side (default 256)\n"
-    "  --padding              PDN zero padding on (default off, as the paper's reported results)\n"
-    "  --teacher FILE         pretrained teacher file; without it a random teacher is used (weaker, and recorded)\n"
-    "  --penalty-images DIR   natural images (e.g. ImageNet samples) for the pretraining penalty; off when absent\n"
-    "  --precision fast|exact fast: bf16 autocast where the CPU has native bf16 (default); exact: fp32\n"
-    "  --seed N               random seed (default 42)\n"
-    "  --holdout F            fraction of images held out for calibration (default 0.1)\n"
-    "  --device auto|cpu|cuda where to train (default auto)\n"
-    "  --threads N            CPU threads (default: one per core)\n"
-    "  --cache-mb N           memory for cached teacher outputs (default 2048)\n"
-    "  --quiet                no progress bar\n";
-
-namespace {
-
-std::atomic<bool> interrupted{false};
-
-void on_signal(int) { interrupted = true; }
-
-std::string clock_text(double seconds) {
-  const long s = long(seconds + 0.5);
-  char buffer[32];
-  if (s >= 3600) {
-    std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
-  } else {
-    std::snprintf(buffer, sizeof buffer, "%ldm%02lds", s / 60, s % 60);
-  }
-  return buffer;
-}
-
-// A one-line progress bar on a terminal; otherwise a line every 5 % (logs, CI).
-class ProgressPrinter {
- public:
-  explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO)) {}
-
-  void operator()(const TrainProgress& p) {
-    if (quiet_) return;
-    const double fraction = p.total > 0 ? double(p.step) / double(p.total) : 1.0;
-    const auto now = std::chrono::steady_clock::now();
-    const bool phase_end = p.step == p.total;
-    if (tty_ && !phase_end && now - last_ < std::chrono::milliseconds(200)) return;
-    if (!tty_ && !phase_end && int(fraction * 20) == last_bucket_ && p.phase == last_phase_) return;
-    last_ = now;
-    last_bucket_ = int(fraction * 20);
-    last_phase_ = p.phase;
-
-    char line[256];
-    const int filled = int(fraction * 24);
-    std::string bar(size_t(filled), '#');
-    bar.resize(24, '.');
-    if (p.phase == TrainProgress::Phase::Training) {
-      std::snprintf(line, sizeof line, "%-11s [%s] %3d%% step %lld/%lld loss %.4f (st %.4f ae %.4f stae %.4f) %.2f img/s ETA %s",
-                    phase_name(p.phase), bar.c_str(), int(fraction * 100), (long long)p.step, (long long)p.total,
-                    p.loss_total, p.loss_st, p.loss_ae, p.loss_stae, p.images_per_second, clock_text(p.eta_seconds).c_str());
-    } else if (p.phase == TrainProgress::Phase::Done) {
-      std::snprintf(line, sizeof line, "done in %s", clock_text(p.elapsed_seconds).c_str());
-    } else {
-      std::snprintf(line, sizeof line, "%-11s [%s] %3d%% image %lld/%lld ETA %s", phase_name(p.phase), bar.c_str(),
-                    int(fraction * 100), (long long)p.step, (long long)p.total, clock_text(p.eta_seconds).c_str());
-    }
-    std::fprintf(stderr, tty_ ? "\r%-150s" : "%s\n", line);
-    if (tty_ && (phase_end || p.phase == TrainProgress::Phase::Done)) std::fputc('\n', stderr);
-    std::fflush(stderr);
-  }
-
- private:
-  bool quiet_, tty_;
-  std::chrono::steady_clock::time_point last_{};
-  int last_bucket_ = -1;
-  TrainProgress::Phase last_phase_ = TrainProgress::Phase::Done;
-};
-
-}  // namespace
+    "  --output MODEL         model file to write (written whole or not at all)\n";
 
 int train_command(const std::vector<std::string>& argv) {
-  const Args args(argv,
-                  {"data", "output", "variant", "steps", "input-size", "teacher", "penalty-images", "precision", "seed",
-                   "holdout", "device", "threads", "cache-mb"},
-                  {"padding", "quiet"});
+  std::set<std::string> options = kTrainingOptionNames;
+  options.insert({"data", "output"});
+  const Args args(argv, options, kTrainingFlagNames);
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals().front() + "'");
   const std::vector<std::string> folders = args.all("data");
   if (folders.empty()) throw UsageError("give at least one --data FOLDER of normal images");
   const std::string output = args.get("output");
   if (output.empty()) throw UsageError("give --output MODEL");
-
-  TrainOptions options;
-  options.geometry.variant = parse_variant(args.get("variant", "S"));
-  parse_size(args.get("input-size", "256"), options.geometry.input_width, options.geometry.input_height);
-  options.geometry.padding = args.flag("padding");
-  options.steps = args.get_int("steps", 1000, 1, 100000000);
-  options.teacher_path = args.get("teacher");
-  options.penalty_folder = args.get("penalty-images");
-  options.precision = parse_mode(args.get("precision", "fast"));
-  options.seed = uint64_t(args.get_int("seed", 42, 0, INT64_MAX));
-  options.validation_fraction = args.get_double("holdout", 0.1);
-  options.device = parse_device(args.get("device", "auto"));
-  options.threads = int(args.get_int("threads", 0, 0, 1024));
-  options.teacher_cache_mb = args.get_int("cache-mb", 2048, 0, 1 << 24);
-  validate_geometry(options.geometry);
-
-  TrainingSet images(options.geometry.input_width, options.geometry.input_height);
-  for (const auto& folder : folders) {
-    const size_t n = images.add_folder(folder);
-    if (!args.flag("quiet")) std::fprintf(stderr, "loaded %zu images from %s\n", n, folder.c_str());
-  }
-
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  ProgressPrinter printer(args.flag("quiet"));
-  auto warn = [](const std::string& message) { std::fprintf(stderr, "WARNING: %s\n", message.c_str()); };
-  const TrainResult result = train_model(images, options, output, std::ref(printer), &interrupted, warn);
-
-  const ModelInfo& info = result.info;
-  std::printf("wrote %s (model id %s)\n", output.c_str(), info.model_id.c_str());
-  std::printf("threshold %.4f (held-out normal scores: mean %.4f, max %.4f over %lld images)\n", info.threshold,
-              info.validation.mean, info.validation.max, (long long)info.provenance.validation_images);
-  if (info.provenance.teacher_random) std::printf("note: trained with a RANDOM teacher (%s)\n", info.provenance.teacher_origin.c_str());
+  train_from_folders(folders, training_options_from(args), output, args.flag("quiet"));
   return 0;
 }
 

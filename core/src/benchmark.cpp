@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -65,14 +68,40 @@ at::Tensor optimised_combined(const detail::RawMaps& raw, const ModelInfo& info)
   return out;
 }
 
+// Resident memory now and at its peak since the last reset_peak_memory(), in MB (Linux /proc; -1 elsewhere).
+double memory_mb(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::atof(line.c_str() + std::strlen(field)) / 1024.0;  // kB
+  }
+  return -1;
+}
+
+bool reset_peak_memory() { return bool(std::ofstream("/proc/self/clear_refs") << "5"); }
+
+// What one call adds to resident memory at its peak: the call runs once after the peak is reset.
+double peak_added_mb(const std::function<void()>& call) {
+  if (!reset_peak_memory()) return -1;
+  const double before = memory_mb("VmRSS:");
+  call();
+  const double peak = memory_mb("VmHWM:");
+  return before < 0 || peak < 0 ? -1 : std::max(0.0, peak - before);
+}
+
 double max_relative_diff(const at::Tensor& a, const at::Tensor& reference) {
   return ((a - reference).abs().max() / reference.abs().max().clamp_min(1e-12)).item<double>();
 }
 
 std::string format_row(const BenchmarkRow& r) {
-  char line[160];
-  std::snprintf(line, sizeof line, "  %-50s %8.1f ms  %5.2fx", r.name.c_str(), r.mean_ms, r.ratio);
+  char line[200];
+  std::snprintf(line, sizeof line, "  %-50s %8.1f ms %7.1f img/s  %5.2fx", r.name.c_str(), r.mean_ms,
+                1000.0 / r.mean_ms, r.ratio);
   std::string s = line;
+  if (r.peak_mb >= 0) {
+    std::snprintf(line, sizeof line, "  peak +%.0f MB", r.peak_mb);
+    s += line;
+  }
   if (r.max_relative_diff >= 0) {
     std::snprintf(line, sizeof line, "   map diff vs naive %.2e", r.max_relative_diff);
     s += line;
@@ -86,7 +115,7 @@ std::string BenchmarkReport::text() const {
   std::ostringstream out;
   out << setup << "\n";
   if (!inference.empty()) {
-    out << "inference, host image to host map (targets: exact <= 0.70x with map diff <= 1e-4, fast <= 0.25x):\n";
+    out << "inference per image, host image to host map (targets: exact <= 0.70x with map diff <= 1e-4, fast <= 0.25x):\n";
     for (const auto& r : inference) out << format_row(r);
   }
   if (!training.empty()) {
@@ -139,10 +168,13 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
   };
   std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
                                     "fast (" + fast.precision() + ")"};
-  std::vector<double> total(paths.size(), 0.0);
+  std::vector<double> total(paths.size(), 0.0), peak(paths.size(), -1.0);
   std::vector<at::Tensor> outputs(paths.size());
   if (log) log("inference benchmark: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) + " rounds");
   for (int round = 0; round < o.warmup + o.iterations; ++round) {
+    for (size_t p = 0; round == o.warmup && device == Device::Cpu && p < paths.size(); ++p) {
+      peak[p] = peak_added_mb([&] { paths[p](); });  // each alone, warm, so that each peak is its own
+    }
     for (size_t p = 0; p < paths.size(); ++p) {
       const auto start = Clock::now();
       outputs[p] = paths[p]();
@@ -150,7 +182,8 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
     }
   }
   for (size_t p = 0; p < paths.size(); ++p) {
-    BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, 0, p == 0 ? -1 : max_relative_diff(outputs[p], outputs[0])};
+    BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, 0, p == 0 ? -1 : max_relative_diff(outputs[p], outputs[0]),
+                     peak[p]};
     row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
     report.inference.push_back(row);
   }
@@ -193,7 +226,7 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
       }
     }
     for (size_t s = 0; s < steps.size(); ++s) {
-      BenchmarkRow row{step_names[s], step_total[s] / o.train_steps, step_total[s] / step_total[0], -1};
+      BenchmarkRow row{step_names[s], step_total[s] / o.train_steps, step_total[s] / step_total[0], -1, -1};
       report.training.push_back(row);
     }
   }

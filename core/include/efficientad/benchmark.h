@@ -1,5 +1,6 @@
-// Benchmarks that print figures: inference latency of the naive fp32 forward vs the exact and fast modes, and
-// training step time of a naive fp32 step vs the optimised ones, all measured in the same run.
+// Benchmarks that print figures: inference time per image (host image to host map) of the naive fp32 forward vs
+// the exact and fast modes, with peak memory, and training step time of a naive fp32 step vs the optimised ones,
+// all measured in the same run. Batch 1 gives latency, larger batches throughput.
 #pragma once
 
 #include <functional>
@@ -26,6 +27,7 @@ struct BenchmarkRow {
   double mean_ms = 0;
   double ratio = 0;             // mean_ms / the naive row's mean_ms
   double max_relative_diff = -1;  // of the combined map vs naive (inference rows), -1 when not measured
+  double peak_mb = -1;          // resident memory one call adds at its peak (CPU), -1 when not measured
 };
 
 struct BenchmarkReport {
