@@ -13,6 +13,7 @@ int eval_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int synth_command(const std::vector<std::string>& args);
+int import_teacher_command(const std::vector<std::string>& args);
 
 extern const char* const kTrainUsage;
 extern const char* const kInferUsage;
@@ -20,5 +21,6 @@ extern const char* const kEvalUsage;
 extern const char* const kInfoUsage;
 extern const char* const kBenchUsage;
 extern const char* const kSynthUsage;
+extern const char* const kImportTeacherUsage;
 
 }  // namespace efficientad::cli

@@ -20,6 +20,7 @@ const char* const kUsage =
     "  infer   score images with a model; write a table and heatmap PNGs\n"
     "  eval    image and pixel metrics (AUROC, F1, AU-PRO) on a dataset in MVTec AD layout\n"
     "  info    show what a model file holds\n"
+    "  import-teacher  convert a pretrained PyTorch teacher (.pth) into a teacher file\n"
     "  bench   time the naive, exact and fast paths on this machine\n"
     "  synth   render the demonstration dataset (machined parts with defects)\n"
     "\n"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
       {"train", train_command, kTrainUsage, true}, {"infer", infer_command, kInferUsage},
       {"eval", eval_command, kEvalUsage, true},    {"info", info_command, kInfoUsage},
       {"bench", bench_command, kBenchUsage},        {"synth", synth_command, kSynthUsage},
+      {"import-teacher", import_teacher_command, kImportTeacherUsage},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

@@ -1,0 +1,23 @@
+// Pretrained teachers from elsewhere: PyTorch files of the widely used reference implementation.
+#pragma once
+
+#include <string>
+
+#include "efficientad/model.h"
+
+namespace efficientad {
+
+struct ImportedTeacher {
+  Variant variant = Variant::Small;
+  int tensors = 0;  // weights and biases read
+};
+
+// Converts a PyTorch teacher into a teacher file for `train --teacher`: a `torch.save` zip archive of the state
+// dict of an nn.Sequential PDN (keys "0.weight", "0.bias", "3.weight", ... as teacher_small.pth and
+// teacher_medium.pth; a "module." prefix from DataParallel is accepted). The variant follows from the shapes.
+// Every tensor is checked against paper Table 6 or 7 and for finiteness. Writes atomically. Throws ModelFileError
+// naming the file and the problem (not a zip archive, a pickled module instead of a state dict, missing or extra
+// layers, wrong shapes, NaN), IoError when the output cannot be written.
+ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::string& output_path);
+
+}  // namespace efficientad
