@@ -33,6 +33,12 @@
 #include <string>
 
 #include "efficientad/detector.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 #include "efficientad/errors.h"
 #include "meta/gstanomalymeta.h"
 #include "videoframe.h"
@@ -64,6 +70,12 @@ enum {
 #define DEFAULT_ALARM_OFF_FRAMES 3
 #define DEFAULT_THREADS 0
 
+/* A thread loading a model for a live swap; `done` tells when joining it will not block. */
+struct ModelLoader {
+  std::thread thread;
+  std::shared_ptr<std::atomic<bool>> done;
+};
+
 struct _GstEfficientAd {
   GstVideoFilter parent;
 
@@ -79,10 +91,19 @@ struct _GstEfficientAd {
   guint alarm_on_frames, alarm_off_frames;
   guint threads;
 
-  /* Between start() and stop(): the engine and the model it holds. Written only while stopped. */
+  /* Between start() and stop(): the engine and the model it holds, under the object lock. Replaced only by the
+   * streaming thread (live model swap) and by start()/stop(). */
   efficientad::Detector *detector;
   gchar *model_id;
   gfloat model_threshold;
+
+  /* Live model swap: a model-file set while running is loaded on a thread of `loaders`; the result waits in
+   * `pending` until the streaming thread swaps it in between two frames. A newer request (higher generation)
+   * supersedes an older one still loading. Under the object lock. */
+  std::vector<ModelLoader> *loaders;
+  efficientad::Detector *pending;
+  gchar *pending_path;
+  guint64 model_generation;
 
   /* Streaming thread only. */
   guint64 frame_number;
@@ -164,6 +185,106 @@ parse_roi (const gchar * text, GstVideoRectangle * out)
   return TRUE;
 }
 
+/* Object lock held. */
+static efficientad::DetectorOptions
+detector_options (GstEfficientAd * self)
+{
+  efficientad::DetectorOptions options;
+  options.device = self->device == GST_EFFICIENTAD_DEVICE_CPU ? efficientad::Device::Cpu
+      : self->device == GST_EFFICIENTAD_DEVICE_CUDA ? efficientad::Device::Cuda : efficientad::Device::Auto;
+  options.mode = self->mode == GST_EFFICIENTAD_MODE_EXACT ? efficientad::Mode::Exact : efficientad::Mode::Fast;
+  options.threads = (int) self->threads;
+  return options;
+}
+
+/* `model_id` and `frame` (the first frame the new model analyses) on success, `error` otherwise. */
+static void
+post_model_updated (GstEfficientAd * self, const gchar * path, const gchar * model_id, guint64 frame,
+    const gchar * error)
+{
+  GstStructure *s = gst_structure_new ("model-updated", "model-file", G_TYPE_STRING, path,
+      "success", G_TYPE_BOOLEAN, error == NULL, NULL);
+  if (model_id)
+    gst_structure_set (s, "model-id", G_TYPE_STRING, model_id, "frame", G_TYPE_UINT64, frame, NULL);
+  if (error)
+    gst_structure_set (s, "error", G_TYPE_STRING, error, NULL);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Runs on a loader thread: the streaming thread goes on with the old model meanwhile. */
+static void
+load_model_in_background (GstEfficientAd * self, std::string path, efficientad::DetectorOptions options,
+    guint64 generation, std::shared_ptr<std::atomic<bool>> done)
+{
+  efficientad::Detector *detector = nullptr;
+  std::string error;
+  try {
+    detector = new efficientad::Detector (path, options);
+  } catch (const std::exception & e) {
+    error = e.what ();
+  }
+  GST_OBJECT_LOCK (self);
+  const gboolean current = generation == self->model_generation;
+  if (detector != nullptr && current) {
+    delete self->pending;
+    self->pending = detector;
+    g_free (self->pending_path);
+    self->pending_path = g_strdup (path.c_str ());
+    detector = nullptr;
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (!error.empty ()) {
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ, ("Model not swapped, the current model keeps running: %s",
+            error.c_str ()), ("model-file=%s", path.c_str ()));
+    post_model_updated (self, path.c_str (), NULL, 0, error.c_str ());
+  } else if (!current) {
+    delete detector;
+    post_model_updated (self, path.c_str (), NULL, 0, "superseded by a later model-file");
+  }
+  *done = true;
+}
+
+/* Object lock held; the element is running. */
+static void
+request_model_swap (GstEfficientAd * self)
+{
+  auto &loaders = *self->loaders;
+  for (auto it = loaders.begin (); it != loaders.end ();) {  /* reap finished loaders: swaps may be frequent */
+    if (*it->done) {
+      it->thread.join ();
+      it = loaders.erase (it);
+    } else {
+      ++it;
+    }
+  }
+  const guint64 generation = ++self->model_generation;
+  auto done = std::make_shared<std::atomic<bool>> (false);
+  loaders.push_back ({std::thread (load_model_in_background, self,
+          std::string (self->model_file ? self->model_file : ""), detector_options (self), generation, done), done});
+}
+
+/* Streaming thread: puts a model that finished loading in place, between two frames. */
+static void
+swap_in_pending_model (GstEfficientAd * self)
+{
+  GST_OBJECT_LOCK (self);
+  efficientad::Detector *retired = self->detector;
+  self->detector = self->pending;
+  self->pending = nullptr;
+  gchar *path = self->pending_path;
+  self->pending_path = NULL;
+  g_free (self->model_id);
+  self->model_id = g_strdup (self->detector->info ().model_id.c_str ());
+  self->model_threshold = self->detector->info ().threshold;
+  gchar *model_id = g_strdup (self->model_id);
+  GST_OBJECT_UNLOCK (self);
+  delete retired;
+  GST_INFO_OBJECT (self, "swapped in model %s from %s", model_id, path);
+  post_model_updated (self, path, model_id, self->frame_number, NULL);
+  g_free (model_id);
+  g_free (path);
+}
+
 static void
 gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
 {
@@ -174,6 +295,8 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_MODEL_FILE:
       g_free (self->model_file);
       self->model_file = g_value_dup_string (value);
+      if (self->detector != nullptr)
+        request_model_swap (self);
       break;
     case PROP_DEVICE:
       self->device = (GstEfficientAdDevice) g_value_get_enum (value);
@@ -270,14 +393,10 @@ static gboolean
 gst_efficientad_start (GstBaseTransform * trans)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (trans);
-  efficientad::DetectorOptions options;
 
   GST_OBJECT_LOCK (self);
   gchar *path = g_strdup (self->model_file);
-  options.device = self->device == GST_EFFICIENTAD_DEVICE_CPU ? efficientad::Device::Cpu
-      : self->device == GST_EFFICIENTAD_DEVICE_CUDA ? efficientad::Device::Cuda : efficientad::Device::Auto;
-  options.mode = self->mode == GST_EFFICIENTAD_MODE_EXACT ? efficientad::Mode::Exact : efficientad::Mode::Fast;
-  options.threads = (int) self->threads;
+  const efficientad::DetectorOptions options = detector_options (self);
   GST_OBJECT_UNLOCK (self);
 
   if (path == NULL || *path == '\0') {
@@ -326,10 +445,20 @@ gst_efficientad_stop (GstBaseTransform * trans)
 
   GST_OBJECT_LOCK (self);
   efficientad::Detector *detector = self->detector;
-  self->detector = nullptr;
+  self->detector = nullptr;  /* no new loaders from here on */
+  self->model_generation++;  /* and the running ones are superseded */
+  std::vector<ModelLoader> loaders = std::move (*self->loaders);
+  self->loaders->clear ();
   g_clear_pointer (&self->model_id, g_free);
   GST_OBJECT_UNLOCK (self);
+  for (ModelLoader & loader : loaders)
+    loader.thread.join ();
   delete detector;
+  GST_OBJECT_LOCK (self);
+  delete self->pending;
+  self->pending = nullptr;
+  g_clear_pointer (&self->pending_path, g_free);
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -381,6 +510,12 @@ gst_efficientad_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (trans);
   GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+
+  GST_OBJECT_LOCK (self);
+  const gboolean model_waiting = self->pending != nullptr;
+  GST_OBJECT_UNLOCK (self);
+  if (model_waiting)
+    swap_in_pending_model (self);
 
   GST_OBJECT_LOCK (self);
   const guint interval = self->inference_interval;
@@ -477,6 +612,11 @@ gst_efficientad_finalize (GObject * object)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (object);
 
+  for (ModelLoader & loader : *self->loaders)  /* none unless stop() never ran */
+    loader.thread.join ();
+  delete self->loaders;
+  delete self->pending;
+  g_free (self->pending_path);
   delete self->detector;
   g_free (self->model_file);
   g_free (self->roi_text);
@@ -500,7 +640,10 @@ gst_efficientad_class_init (GstEfficientAdClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_MODEL_FILE,
       g_param_spec_string ("model-file", "Model file",
-          "Model written by 'efficientad train' (.efad); loaded when the element starts", NULL, rw_ready));
+          "Model written by 'efficientad train' (.efad); loaded when the element starts. Set while playing to swap "
+          "models without stopping: the new one loads in the background and takes over between two frames; a "
+          "'model-updated' element message reports success or why it was refused (the old model then keeps running)",
+          NULL, rw_playing));
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_enum ("device", "Device", "Where the networks run (applies at start)",
           GST_TYPE_EFFICIENTAD_DEVICE, DEFAULT_DEVICE, rw_ready));
@@ -566,6 +709,7 @@ gst_efficientad_init (GstEfficientAd * self)
   self->alarm_on_frames = DEFAULT_ALARM_ON_FRAMES;
   self->alarm_off_frames = DEFAULT_ALARM_OFF_FRAMES;
   self->threads = DEFAULT_THREADS;
+  self->loaders = new std::vector<ModelLoader> ();
   /* Inspection must not skip frames: QoS dropping is opt-in (qos=true) for live previews. */
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
 }

@@ -16,7 +16,7 @@
 
 namespace {
 
-std::string folder, model_path;
+std::string folder, model_path, other_model_path;  // two models with different ids
 
 const GstVideoFormat kFormats[] = {GST_VIDEO_FORMAT_RGB,  GST_VIDEO_FORMAT_BGR,  GST_VIDEO_FORMAT_RGBA,
                                    GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
@@ -102,6 +102,40 @@ std::vector<std::string> element_messages(GstBus* bus, const char* field) {
     gst_message_unref(m);
   }
   return events;
+}
+
+
+// The "model-updated" messages on `bus` as "success:model-id" or "failure:error".
+std::vector<std::string> model_updates(GstBus* bus) {
+  std::vector<std::string> updates;
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* s = gst_message_get_structure(m);
+    gboolean success = FALSE;
+    if (gst_structure_has_name(s, "model-updated") && gst_structure_get_boolean(s, "success", &success)) {
+      updates.push_back(success ? std::string("success:") + gst_structure_get_string(s, "model-id")
+                                : std::string("failure:") + gst_structure_get_string(s, "error"));
+    }
+    gst_message_unref(m);
+  }
+  return updates;
+}
+
+// Pushes frames (each must come out, with meta) until `done` says so or 10 s pass; returns the frames pushed.
+template <typename Done>
+guint stream_until(GstHarness* h, guint& index, Done done) {
+  const gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  guint pushed = 0;
+  while (g_get_monotonic_time() < deadline) {
+    GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, index++);
+    pushed++;
+    GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+    fail_unless(meta != nullptr, "frame %u lost its analysis during a swap", index - 1);
+    const bool finished = done(meta);
+    gst_buffer_unref(out);
+    if (finished) break;
+    g_usleep(20000);
+  }
+  return pushed;
 }
 
 }  // namespace
@@ -381,6 +415,61 @@ GST_START_TEST(state_cycles) {
 }
 GST_END_TEST;
 
+GST_START_TEST(model_swaps_while_playing) {
+  GstHarness* h = detector("");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  guint index = 0;
+  std::string first_id, second_id;
+  stream_until(h, index, [&](GstAnomalyMeta* meta) { first_id = meta->model_id; return true; });
+  // A new model loads in the background; frames keep flowing with the old one until it takes over.
+  g_object_set(h->element, "model-file", other_model_path.c_str(), nullptr);
+  stream_until(h, index, [&](GstAnomalyMeta* meta) { second_id = meta->model_id; return second_id != first_id; });
+  fail_unless(second_id != first_id, "the new model never took over");
+  gchar* id = nullptr;
+  g_object_get(h->element, "model-id", &id, nullptr);
+  fail_unless_equals_string(id, second_id.c_str());
+  g_free(id);
+  const std::vector<std::string> updates = model_updates(bus);
+  fail_unless(updates.size() == 1 && updates[0] == "success:" + second_id, "updates: %zu", updates.size());
+  // Swap back and forth under a steady stream: every buffer comes out analysed.
+  for (int swap = 0; swap < 6; ++swap) {
+    g_object_set(h->element, "model-file", (swap % 2 ? other_model_path : model_path).c_str(), nullptr);
+    for (int frame = 0; frame < 3; ++frame) gst_buffer_unref(push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, index++));
+  }
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);  // joins loaders that are still running
+}
+GST_END_TEST;
+
+GST_START_TEST(bad_model_swap_keeps_the_old_model_n) {
+  GstHarness* h = detector("");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  guint index = 0;
+  std::string id_before;
+  stream_until(h, index, [&](GstAnomalyMeta* meta) { id_before = meta->model_id; return true; });
+  const std::string corrupt = folder + "/corrupt.efad";
+  std::vector<uint8_t> bytes = test::read_bytes(model_path);
+  bytes.resize(bytes.size() / 2);
+  test::write_bytes(corrupt, bytes);
+  for (const std::string& bad : {corrupt, folder + "/missing.efad"}) {
+    g_object_set(h->element, "model-file", bad.c_str(), nullptr);
+    std::vector<std::string> updates;
+    stream_until(h, index, [&](GstAnomalyMeta* meta) {
+      fail_unless_equals_string(meta->model_id, id_before.c_str());
+      for (const auto& u : model_updates(bus)) updates.push_back(u);
+      return !updates.empty();
+    });
+    fail_unless(updates.size() == 1 && updates[0].rfind("failure:", 0) == 0, "no failure reported for %s", bad.c_str());
+  }
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(no_model_fails_start_n) {
   expect_start_error("", "No model file set");
   expect_start_error("model-file=" + folder + "/absent.efad", "model file not found");
@@ -500,6 +589,7 @@ static Suite* elements_suite() {
   tcase_add_test(ok, detector_then_overlay);
   tcase_add_test(ok, meta_copies_and_scales_with_the_frame);
   tcase_add_test(ok, state_cycles);
+  tcase_add_test(ok, model_swaps_while_playing);
   suite_add_tcase(s, ok);
   TCase* bad = tcase_create("negative");
   tcase_set_timeout(bad, 600);
@@ -510,6 +600,7 @@ static Suite* elements_suite() {
   tcase_add_test(bad, empty_and_short_buffers_pass_n);
   tcase_add_test(bad, bad_roi_values_n);
   tcase_add_test(bad, overlay_ignores_unusable_meta_n);
+  tcase_add_test(bad, bad_model_swap_keeps_the_old_model_n);
   suite_add_tcase(s, bad);
   return s;
 }
@@ -519,6 +610,8 @@ int main(int argc, char** argv) {
   folder = test::temp_folder("gst");
   model_path = folder + "/model.efad";
   test::write_random_model(model_path, efficientad::ModelGeometry{});
+  other_model_path = folder + "/other.efad";
+  test::write_random_model(other_model_path, efficientad::ModelGeometry{}, 2);
   SRunner* runner = srunner_create(elements_suite());
   // One process: LibTorch's OpenMP pool (used above for the fixture) does not survive fork().
   srunner_set_fork_status(runner, CK_NOFORK);
