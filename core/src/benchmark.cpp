@@ -68,7 +68,8 @@ at::Tensor optimised_combined(const detail::RawMaps& raw, const ModelInfo& info)
   return out;
 }
 
-// Resident memory now and at its peak since the last reset_peak_memory(), in MB (Linux /proc; -1 elsewhere).
+// A memory figure of /proc/self/status in MB ("VmRSS:" now, "VmHWM:" the peak since the last
+// reset_peak_memory()); -1 where there is no /proc.
 double memory_mb(const char* field) {
   std::ifstream status("/proc/self/status");
   std::string line;

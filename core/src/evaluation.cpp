@@ -105,6 +105,16 @@ EvaluationReport evaluate(Detector& detector, const MvtecDataset& dataset, const
     const auto it = std::find(dataset.defect_types.begin(), dataset.defect_types.end(), type);
     return it == dataset.defect_types.end() ? 0 : int(it - dataset.defect_types.begin()) + 1;
   };
+  if (!options.heatmap_folder.empty()) {  // one folder per defect type, made before any image is scored
+    std::vector<std::string> types = dataset.defect_types;
+    types.push_back("good");
+    for (const std::string& type : types) {
+      const fs::path out = fs::path(options.heatmap_folder) / type;
+      std::error_code ec;
+      fs::create_directories(out, ec);
+      if (ec) throw IoError("cannot create " + out.string() + ": " + ec.message());
+    }
+  }
   PixelEvaluator pixels;
   std::vector<int> image_groups;
   double detect_ms = 0;
@@ -130,9 +140,6 @@ EvaluationReport evaluate(Detector& detector, const MvtecDataset& dataset, const
     report.images.push_back({item.path, item.defect_type, d.score, d.anomalous});
     if (!options.heatmap_folder.empty()) {
       const fs::path out = fs::path(options.heatmap_folder) / item.defect_type;
-      std::error_code ec;
-      fs::create_directories(out, ec);
-      if (ec) throw IoError("cannot create " + out.string() + ": " + ec.message());
       save_png((out / (fs::path(item.path).stem().string() + ".png")).string(),
                triptych(image.view(), item.mask_path.empty() ? std::vector<uint8_t>{} : mask, d, report.threshold).view());
     }

@@ -98,9 +98,11 @@ void PixelEvaluator::add(const AnomalyMap& map, const std::vector<uint8_t>& mask
   for (int r = 1; r < count; ++r) regions_.push_back({group, 0});
 
   pixels_.reserve(pixels_.size() + n);
+  if (normal_pixels_.size() <= size_t(group)) normal_pixels_.resize(size_t(group) + 1, 0);
   const auto* label = labels.ptr<int32_t>();
   for (size_t i = 0; i < n; ++i) {
     if (label[i] == 0) {
+      normal_pixels_[size_t(group)]++;
       pixels_.push_back({map.values[i], -group - 1});
     } else {
       const size_t region = first_region + size_t(label[i] - 1);
@@ -150,7 +152,7 @@ SegmentationMetrics PixelEvaluator::compute(const std::vector<int>& groups) {
     m.defect_pixels += r.size;
     for (size_t k = 0; k < 4; ++k) regions_in_quartile[k] += double(r.size) <= quartiles[k] || k == 3 ? 1 : 0;
   }
-  for (const Pixel& p : pixels_) m.normal_pixels += p.label < 0 && group_included(-p.label - 1);
+  for (size_t g = 0; g < normal_pixels_.size(); ++g) m.normal_pixels += group_included(int(g)) ? normal_pixels_[g] : 0;
 
   SegmentationMetrics undefined = m;
   undefined.pixel_auroc = undefined.aupro30 = undefined.aupro5 = undefined.robustness30 = undefined.robustness5 = kNaN;

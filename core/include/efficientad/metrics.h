@@ -57,6 +57,7 @@ class PixelEvaluator {
   };
   std::vector<Pixel> pixels_;
   std::vector<Region> regions_;
+  std::vector<int64_t> normal_pixels_;  // per group, counted as images are added
   bool sorted_ = false;
 };
 
