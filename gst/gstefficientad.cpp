@@ -28,17 +28,14 @@
  */
 #include "gstefficientad.h"
 
-#include <cstdio>
-#include <exception>
-#include <string>
-
-#include "efficientad/detector.h"
-
 #include <atomic>
+#include <exception>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "efficientad/detector.h"
 #include "efficientad/errors.h"
 #include "meta/gstanomalymeta.h"
 #include "videoframe.h"
@@ -122,8 +119,7 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
 
-#define GST_TYPE_EFFICIENTAD_DEVICE (gst_efficientad_device_get_type ())
-static GType
+GType
 gst_efficientad_device_get_type (void)
 {
   static GType type = 0;
@@ -138,8 +134,7 @@ gst_efficientad_device_get_type (void)
   return type;
 }
 
-#define GST_TYPE_EFFICIENTAD_MODE (gst_efficientad_mode_get_type ())
-static GType
+GType
 gst_efficientad_mode_get_type (void)
 {
   static GType type = 0;
@@ -167,22 +162,6 @@ gst_efficientad_messages_get_type (void)
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("GstEfficientAdMessages", values));
   return type;
-}
-
-/* "x,y,width,height" -> rectangle; "" -> whole frame (w = 0). */
-static gboolean
-parse_roi (const gchar * text, GstVideoRectangle * out)
-{
-  if (text == NULL || *text == '\0') {
-    *out = GstVideoRectangle {0, 0, 0, 0};
-    return TRUE;
-  }
-  gint x, y, w, h;
-  gchar tail;
-  if (std::sscanf (text, " %d , %d , %d , %d %c", &x, &y, &w, &h, &tail) != 4 || x < 0 || y < 0 || w <= 0 || h <= 0)
-    return FALSE;
-  *out = GstVideoRectangle {x, y, w, h};
-  return TRUE;
 }
 
 /* Object lock held. */
@@ -312,7 +291,7 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
       break;
     case PROP_ROI:{
       GstVideoRectangle roi;
-      if (parse_roi (g_value_get_string (value), &roi)) {
+      if (efficientad::gst::parse_roi (g_value_get_string (value), &roi)) {
         g_free (self->roi_text);
         self->roi_text = g_value_dup_string (value);
         self->roi = roi;
@@ -481,26 +460,17 @@ post_anomaly_message (GstEfficientAd * self, const gchar * event, GstClockTime p
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* The rectangle to analyse: the roi clipped to the frame, starting on even pixels for YUV formats. */
+/* The rectangle to analyse: the roi clipped to the frame (warns once when the roi misses the frames). */
 static GstVideoRectangle
 analysed_region (GstEfficientAd * self, const GstVideoRectangle & roi, gint width, gint height, gboolean yuv)
 {
-  GstVideoRectangle r = {0, 0, width, height};
-  if (roi.w > 0) {
-    const gint x0 = MIN (roi.x, width), y0 = MIN (roi.y, height);
-    const gint x1 = MIN (roi.x + roi.w, width), y1 = MIN (roi.y + roi.h, height);
-    if (x1 > x0 && y1 > y0) {
-      r = GstVideoRectangle {x0, y0, x1 - x0, y1 - y0};
-    } else if (!self->warned_roi) {
-      self->warned_roi = TRUE;
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("The roi %d,%d,%d,%d lies outside the %dx%d frames; analysing whole frames.", roi.x, roi.y, roi.w, roi.h,
-              width, height), (NULL));
-    }
-  }
-  if (yuv && (r.x % 2 || r.y % 2)) {  /* chroma samples cover 2x2 pixels */
-    r.w += r.x % 2, r.h += r.y % 2;
-    r.x -= r.x % 2, r.y -= r.y % 2;
+  bool outside;
+  const GstVideoRectangle r = efficientad::gst::clip_region (roi, width, height, yuv, &outside);
+  if (outside && !self->warned_roi) {
+    self->warned_roi = TRUE;
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("The roi %d,%d,%d,%d lies outside the %dx%d frames; analysing whole frames.", roi.x, roi.y, roi.w, roi.h,
+            width, height), (NULL));
   }
   return r;
 }

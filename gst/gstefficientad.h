@@ -21,6 +21,12 @@ typedef enum {
   GST_EFFICIENTAD_MODE_EXACT,
 } GstEfficientAdMode;
 
+/* Shared with efficientadtrain. */
+#define GST_TYPE_EFFICIENTAD_DEVICE (gst_efficientad_device_get_type ())
+GType gst_efficientad_device_get_type (void);
+#define GST_TYPE_EFFICIENTAD_MODE (gst_efficientad_mode_get_type ())
+GType gst_efficientad_mode_get_type (void);
+
 /* Which element messages go to the bus. */
 typedef enum {
   GST_EFFICIENTAD_MESSAGES_NONE,

@@ -7,6 +7,7 @@
 
 GST_ELEMENT_REGISTER_DECLARE (efficientad);
 GST_ELEMENT_REGISTER_DECLARE (anomalyoverlay);
+GST_ELEMENT_REGISTER_DECLARE (efficientadtrain);
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -15,6 +16,7 @@ plugin_init (GstPlugin * plugin)
 
   ok |= GST_ELEMENT_REGISTER (efficientad, plugin);
   ok |= GST_ELEMENT_REGISTER (anomalyoverlay, plugin);
+  ok |= GST_ELEMENT_REGISTER (efficientadtrain, plugin);
   return ok;
 }
 

@@ -4,6 +4,8 @@
 
 #include <gst/video/video.h>
 
+#include <cstdio>
+
 #include "efficientad/image.h"
 
 /* The formats both elements accept (anomalyoverlay draws on all of them too). */
@@ -46,6 +48,40 @@ View view_of(GstVideoFrame* frame) {
   view.yuv_matrix = colorimetry.matrix == GST_VIDEO_COLOR_MATRIX_BT709 ? YuvMatrix::Bt709 : YuvMatrix::Bt601;
   view.yuv_full_range = colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
   return view;
+}
+
+/* "x,y,width,height" -> rectangle; "" or NULL -> whole frame (w = 0). FALSE for anything else. */
+inline bool parse_roi(const gchar* text, GstVideoRectangle* out) {
+  if (text == NULL || *text == '\0') {
+    *out = GstVideoRectangle{0, 0, 0, 0};
+    return true;
+  }
+  gint x, y, w, h;
+  gchar tail;
+  if (std::sscanf(text, " %d , %d , %d , %d %c", &x, &y, &w, &h, &tail) != 4 || x < 0 || y < 0 || w <= 0 || h <= 0)
+    return false;
+  *out = GstVideoRectangle{x, y, w, h};
+  return true;
+}
+
+/* The roi clipped to a width x height frame, starting on even pixels for YUV formats (chroma samples cover 2x2
+ * pixels). A roi outside the frame (or none) gives the whole frame; `outside` tells which. */
+inline GstVideoRectangle clip_region(const GstVideoRectangle& roi, gint width, gint height, bool yuv, bool* outside) {
+  GstVideoRectangle r = {0, 0, width, height};
+  *outside = false;
+  if (roi.w > 0) {
+    const gint x0 = MIN(roi.x, width), y0 = MIN(roi.y, height);
+    const gint x1 = MIN(roi.x + roi.w, width), y1 = MIN(roi.y + roi.h, height);
+    if (x1 > x0 && y1 > y0)
+      r = GstVideoRectangle{x0, y0, x1 - x0, y1 - y0};
+    else
+      *outside = true;
+  }
+  if (yuv && (r.x % 2 || r.y % 2)) {
+    r.w += r.x % 2, r.h += r.y % 2;
+    r.x -= r.x % 2, r.y -= r.y % 2;
+  }
+  return r;
 }
 
 }  // namespace efficientad::gst

@@ -39,6 +39,8 @@ expect 2 "expects an integer" -- "$tool" train --data "$work/data/train/good" --
 expect 2 "give --model" -- "$tool" infer "$work/data/test/good"
 expect 2 "give exactly one model" -- "$tool" info
 expect 2 "give at least one --data" -- "$tool" train --output "$work/m.efad"
+expect 2 "give --backbone SPEC, --images DIR and --output" -- "$tool" distill --images "$work/data/train/good" --output "$work/t.efad"
+expect 2 "expects an integer" -- "$tool" distill --backbone nsfwjs:x --images "$work/data/train/good" --output "$work/t.efad" --crop big
 
 # Errors: exit 1 with an actionable message; nothing half-written.
 mkdir -p "$work/empty"
@@ -55,6 +57,14 @@ expect 1 "not a gst-efficientad model file" -- "$tool" infer --model "$work/fore
 printf 'garbage' > "$work/broken.png"
 expect 1 "cannot decode" -- "$tool" infer --model "$work/model.efad" "$work/broken.png"
 expect 1 "no usable CUDA device" -- "$tool" infer --model "$work/model.efad" --device cuda "$work/data/test/good"
+# distill: unusable backbones fail before anything is read or written.
+expect 1 "nsfwjs:FOLDER" -- "$tool" distill --backbone vgg16 --images "$work/data/train/good" --output "$work/t.efad"
+expect 1 "neither model.json nor model.min.js" -- "$tool" distill --backbone "nsfwjs:$work/empty" --images "$work/data/train/good" --output "$work/t.efad"
+expect 1 "not a TorchScript module" -- "$tool" distill --backbone "torchscript:$work/broken.png" --images "$work/data/train/good" --output "$work/t.efad"
+expect 1 "multiple of 4" -- "$tool" distill --backbone "torchscript:$work/broken.png" --images "$work/data/train/good" --output "$work/t.efad" --crop 130
+[ -e "$work/t.efad" ] && { echo "FAIL: a failed distillation left $work/t.efad"; failures=$((failures + 1)); }
+# train: a teacher that is not a teacher file is refused.
+expect 1 "broken.png" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --teacher "$work/broken.png"
 # eval: a dataset that is not in MVTec layout, or is missing masks, fails before anything runs.
 expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data"
 expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --steps 3

@@ -12,9 +12,13 @@
 #include <vector>
 
 #include "fixtures.h"
+#include "gst_frames.h"
 #include "meta/gstanomalymeta.h"
 
 namespace {
+
+using test::caps_string;
+using test::make_frame;
 
 std::string folder, model_path, other_model_path;  // two models with different ids
 
@@ -22,25 +26,6 @@ const GstVideoFormat kFormats[] = {GST_VIDEO_FORMAT_RGB,  GST_VIDEO_FORMAT_BGR, 
                                    GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
                                    GST_VIDEO_FORMAT_xRGB, GST_VIDEO_FORMAT_xBGR, GST_VIDEO_FORMAT_NV12,
                                    GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_GRAY8};
-
-std::string caps_string(GstVideoFormat format, int width, int height) {
-  return std::string("video/x-raw,format=") + gst_video_format_to_string(format) + ",width=" + std::to_string(width) +
-         ",height=" + std::to_string(height) + ",framerate=30/1";
-}
-
-// A frame of `format` filled with a textured pattern, timestamped as frame `index` at 30 fps.
-GstBuffer* make_frame(GstVideoFormat format, int width, int height, guint index, guint8 seed = 0) {
-  GstVideoInfo info;
-  gst_video_info_set_format(&info, format, guint(width), guint(height));
-  GstBuffer* buffer = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
-  GstMapInfo map;
-  gst_buffer_map(buffer, &map, GST_MAP_WRITE);
-  for (gsize i = 0; i < map.size; ++i) map.data[i] = guint8((i * 7 + (i / 97) * 13 + seed) & 0xFF);
-  gst_buffer_unmap(buffer, &map);
-  GST_BUFFER_PTS(buffer) = gst_util_uint64_scale(index, GST_SECOND, 30);
-  GST_BUFFER_DURATION(buffer) = GST_SECOND / 30;
-  return buffer;
-}
 
 // An efficientad element with the fixture model and `options` ("name=value ..."), started, with input caps.
 GstHarness* detector(const std::string& options, GstVideoFormat format = GST_VIDEO_FORMAT_RGB, int width = 320,

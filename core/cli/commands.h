@@ -14,6 +14,7 @@ int info_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int synth_command(const std::vector<std::string>& args);
 int import_teacher_command(const std::vector<std::string>& args);
+int distill_command(const std::vector<std::string>& args);
 
 extern const char* const kTrainUsage;
 extern const char* const kInferUsage;
@@ -22,5 +23,6 @@ extern const char* const kInfoUsage;
 extern const char* const kBenchUsage;
 extern const char* const kSynthUsage;
 extern const char* const kImportTeacherUsage;
+extern const char* const kDistillUsage;
 
 }  // namespace efficientad::cli

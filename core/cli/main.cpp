@@ -21,6 +21,7 @@ const char* const kUsage =
     "  eval    image and pixel metrics (AUROC, F1, AU-PRO) on a dataset in MVTec AD layout\n"
     "  info    show what a model file holds\n"
     "  import-teacher  convert a pretrained PyTorch teacher (.pth) into a teacher file\n"
+    "  distill distil a teacher from a pretrained backbone on natural images (Algorithm 3)\n"
     "  bench   time the naive, exact and fast paths on this machine\n"
     "  synth   render the demonstration dataset (machined parts with defects)\n"
     "\n"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
       {"eval", eval_command, kEvalUsage, true},    {"info", info_command, kInfoUsage},
       {"bench", bench_command, kBenchUsage},        {"synth", synth_command, kSynthUsage},
       {"import-teacher", import_teacher_command, kImportTeacherUsage},
+      {"distill", distill_command, kDistillUsage},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdio>
 
+#include "efficientad/teacher.h"
+
 namespace efficientad::cli {
 
 const std::set<std::string> kTrainingOptionNames = {"variant", "steps", "input-size", "teacher", "penalty-images",
@@ -17,7 +19,8 @@ const char* const kTrainingOptionsUsage =
     "  --steps N              training steps (default 1000; the paper uses 70000)\n"
     "  --input-size N|WxH     network input in pixels, 256..2048 per side (default 256)\n"
     "  --padding              PDN zero padding on (default off, as the paper's reported results)\n"
-    "  --teacher FILE         pretrained teacher file; without it a random teacher is used (weaker, and recorded)\n"
+    "  --teacher FILE|default|random  pretrained teacher file; default: the teacher shipped in models/ (distilled\n"
+    "                         from ImageNet InceptionV3); random: a random teacher (weaker; recorded in the model)\n"
     "  --penalty-images DIR   natural images (e.g. ImageNet samples) for the pretraining penalty; off when absent\n"
     "  --precision fast|exact fast: bf16 autocast where the CPU has native bf16 (default); exact: fp32\n"
     "  --seed N               random seed (default 42)\n"
@@ -33,6 +36,14 @@ std::atomic<bool> interrupted{false};
 
 void on_signal(int) { interrupted = true; }
 
+}  // namespace
+
+const std::atomic<bool>* interrupt_flag() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  return &interrupted;
+}
+
 std::string clock_text(double seconds) {
   const long s = long(seconds + 0.5);
   char buffer[32];
@@ -43,6 +54,8 @@ std::string clock_text(double seconds) {
   }
   return buffer;
 }
+
+namespace {
 
 // A one-line progress bar on a terminal; otherwise a line every 5 % (logs, CI).
 class ProgressPrinter {
@@ -94,7 +107,12 @@ TrainOptions training_options_from(const Args& args) {
   parse_size(args.get("input-size", "256"), options.geometry.input_width, options.geometry.input_height);
   options.geometry.padding = args.flag("padding");
   options.steps = args.get_int("steps", 1000, 1, 100000000);
-  options.teacher_path = args.get("teacher");
+  const std::string teacher = args.get("teacher", "default");
+  if (teacher == "default") {
+    options.teacher_path = shipped_teacher_path(options.geometry.variant);  // none for M yet: random, with a warning
+  } else if (teacher != "random") {
+    options.teacher_path = teacher;
+  }
   options.penalty_folder = args.get("penalty-images");
   options.precision = parse_mode(args.get("precision", "fast"));
   options.seed = uint64_t(args.get_int("seed", 42, 0, INT64_MAX));
@@ -114,11 +132,10 @@ TrainResult train_from_folders(const std::vector<std::string>& folders, const Tr
     if (!quiet) std::fprintf(stderr, "loaded %zu images from %s\n", n, folder.c_str());
   }
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  const std::atomic<bool>* cancel = interrupt_flag();
   ProgressPrinter printer(quiet);
   auto warn = [](const std::string& message) { std::fprintf(stderr, "WARNING: %s\n", message.c_str()); };
-  const TrainResult result = train_model(images, options, output, std::ref(printer), &interrupted, warn);
+  const TrainResult result = train_model(images, options, output, std::ref(printer), cancel, warn);
 
   const ModelInfo& info = result.info;
   std::printf("wrote %s (model id %s)\n", output.c_str(), info.model_id.c_str());

@@ -1,6 +1,7 @@
 // What `train` and `eval --steps` share: the training options, the progress bar, Ctrl-C handling.
 #pragma once
 
+#include <atomic>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,6 +16,11 @@ extern const std::set<std::string> kTrainingOptionNames;
 extern const std::set<std::string> kTrainingFlagNames;
 // The lines of the usage text that describe them.
 extern const char* const kTrainingOptionsUsage;
+
+// Installs SIGINT/SIGTERM handlers (once) and returns the flag they set, for the engine's `cancel` arguments.
+const std::atomic<bool>* interrupt_flag();
+// "12m05s", "1h07m".
+std::string clock_text(double seconds);
 
 TrainOptions training_options_from(const Args& args);
 

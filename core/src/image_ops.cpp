@@ -80,3 +80,15 @@ Image to_network_input(const ImageView& source, int width, int height) {
 }
 
 }  // namespace efficientad::detail
+
+namespace efficientad {
+
+Image to_rgb(const ImageView& source, int width, int height) {
+  if (width <= 0 || height <= 0) {
+    width = source.width;
+    height = source.height;
+  }
+  return detail::to_network_input(source, width, height);
+}
+
+}  // namespace efficientad

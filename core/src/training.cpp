@@ -6,29 +6,20 @@
 
 namespace efficientad::detail {
 
+AutocastScope::AutocastScope(bool enable) : active_(enable && !at::autocast::is_cpu_enabled()) {
+  if (!active_) return;
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  at::autocast::set_cpu_enabled(false);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
+
 namespace {
-
-// bf16 autocast on the CPU for one scope. The cast-weight cache must be cleared when the scope ends, or the next
-// step would reuse bf16 copies of weights that the optimiser has since changed.
-class AutocastScope {
- public:
-  explicit AutocastScope(bool enable) : active_(enable && !at::autocast::is_cpu_enabled()) {
-    if (!active_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!active_) return;
-    at::autocast::set_cpu_enabled(false);
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool active_;
-};
 
 void make_trainable(std::vector<Conv>& layers, at::Device device) {
   for (auto& c : layers) {

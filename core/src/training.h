@@ -11,6 +11,19 @@
 
 namespace efficientad::detail {
 
+// bf16 autocast on the CPU for one scope. The cast-weight cache must be cleared when the scope ends, or the next
+// step would reuse bf16 copies of weights that the optimiser has since changed.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enable);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_;
+};
+
 // Augmentation of the autoencoder's input (lines 23-28): 1 brightness, 2 contrast, 3 saturation, factor in
 // [0.8, 1.2], with torchvision's ColorJitter formulas on RGB in [0, 1].
 at::Tensor augment(const at::Tensor& unit_rgb, int kind, float factor);

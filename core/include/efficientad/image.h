@@ -85,4 +85,8 @@ class Image {
   std::vector<uint8_t> pixels_;
 };
 
+// Any supported format -> packed RGB at width x height (0 x 0 keeps the size): area averaging when shrinking,
+// bilinear when enlarging; the same conversion the networks' inputs get. Throws ImageError for an empty view.
+Image to_rgb(const ImageView& source, int width = 0, int height = 0);
+
 }  // namespace efficientad

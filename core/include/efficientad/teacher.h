@@ -20,4 +20,9 @@ struct ImportedTeacher {
 // layers, wrong shapes, NaN), IoError when the output cannot be written.
 ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::string& output_path);
 
+// The teacher this project ships for `variant` (models/teacher_s.efad, distilled here; see models/README.md), or ""
+// when none ships for it. Looks in $EFFICIENTAD_TEACHER_DIR, then the source tree's models/ (uninstalled builds),
+// then the installed data folder (<prefix>/share/efficientad).
+std::string shipped_teacher_path(Variant variant);
+
 }  // namespace efficientad

@@ -1,0 +1,22 @@
+#include <cstdlib>
+#include <filesystem>
+
+#include "config.h"
+#include "efficientad/teacher.h"
+
+namespace efficientad {
+
+std::string shipped_teacher_path(Variant variant) {
+  const std::string name = variant == Variant::Small ? "teacher_s.efad" : "teacher_m.efad";
+  const char* override_dir = std::getenv("EFFICIENTAD_TEACHER_DIR");
+  for (const char* dir : {override_dir, EFFICIENTAD_SOURCE_MODELS_DIR, EFFICIENTAD_INSTALLED_MODELS_DIR}) {
+    if (!dir || !*dir) continue;
+    const std::filesystem::path path = std::filesystem::path(dir) / name;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec)) return path.string();
+    if (dir == override_dir) return "";  // an explicit folder without the file: no silent fallback
+  }
+  return "";
+}
+
+}  // namespace efficientad

@@ -1,0 +1,321 @@
+// The efficientadtrain element through GstHarness: capture (interval, duplicates, roi, max-frames, resume),
+// training to a model the detector then uses, the EOS held until the model is written, and every way training
+// can be interrupted or fail (early EOS, state to NULL, unwritable folders, a full disk) leaving no partial model.
+// Standard headers first: gstcheck.h defines a `fail` macro that breaks <filesystem>'s streams.
+#include <sys/resource.h>
+
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <string>
+
+#include "efficientad/image_io.h"
+#include "fixtures.h"
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#include "gst_frames.h"
+#include "meta/gstanomalymeta.h"
+
+namespace fs = std::filesystem;
+using test::caps_string;
+using test::make_frame;
+
+namespace {
+
+// An efficientadtrain element with a fresh capture folder, options "name=value ...", a bus, and input caps.
+struct Trainer {
+  GstHarness* h;
+  GstBus* bus;
+  std::string folder;
+};
+
+Trainer trainer(const std::string& options, const std::string& folder = "") {
+  Trainer t;
+  t.folder = folder.empty() ? test::temp_folder("gst-train") + "/capture" : folder;
+  GstElement* element = gst_element_factory_make("efficientadtrain", nullptr);
+  fail_unless(element != nullptr, "efficientadtrain not found: is GST_PLUGIN_PATH_1_0 the build's gst folder?");
+  g_object_set(element, "capture-folder", t.folder.c_str(), "teacher", "random", "steps", 2u, nullptr);
+  gchar** pairs = g_strsplit(options.c_str(), " ", -1);
+  for (gchar** pair = pairs; *pair; ++pair) {
+    gchar** kv = g_strsplit(*pair, "=", 2);
+    if (kv[0] && kv[1]) gst_util_set_object_arg(G_OBJECT(element), kv[0], kv[1]);
+    g_strfreev(kv);
+  }
+  g_strfreev(pairs);
+  t.bus = gst_bus_new();
+  gst_element_set_bus(element, t.bus);
+  t.h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
+  gst_harness_set_src_caps_str(t.h, caps_string(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+  return t;
+}
+
+void teardown(Trainer& t) {
+  gst_harness_teardown(t.h);
+  gst_object_unref(t.bus);
+}
+
+// Pushes `count` distinct frames (or the same one when `same`); every one must come out unchanged.
+void push_frames(Trainer& t, guint first, guint count, bool same = false) {
+  for (guint i = first; i < first + count; ++i) {
+    fail_unless_equals_int(gst_harness_push(t.h, make_frame(GST_VIDEO_FORMAT_RGB, 320, 240, i, same ? 0 : guint8(i * 37))),
+                           GST_FLOW_OK);
+    GstBuffer* out = gst_harness_pull(t.h);
+    fail_unless(out != nullptr, "frame %u was not passed on", i);
+    gst_buffer_unref(out);
+  }
+}
+
+// Waits up to `seconds` for an element message named `name`; returns a copy of its structure or nullptr.
+GstStructure* wait_for(GstBus* bus, const char* name, int seconds) {
+  const gint64 deadline = g_get_monotonic_time() + seconds * G_TIME_SPAN_SECOND;
+  while (g_get_monotonic_time() < deadline) {
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_ELEMENT);
+    if (!m) continue;
+    const GstStructure* s = gst_message_get_structure(m);
+    GstStructure* copy = gst_structure_has_name(s, name) ? gst_structure_copy(s) : nullptr;
+    gst_message_unref(m);
+    if (copy) return copy;
+  }
+  return nullptr;
+}
+
+guint captured(Trainer& t) {
+  guint n = 0;
+  g_object_get(t.h->element, "captured-frames", &n, nullptr);
+  return n;
+}
+
+bool has_eos(GstHarness* h) {
+  while (GstEvent* e = gst_harness_try_pull_event(h)) {
+    const bool eos = GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+    gst_event_unref(e);
+    if (eos) return true;
+  }
+  return false;
+}
+
+// No model and no temporary file left in `folder`.
+void expect_no_model_files(const std::string& folder) {
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    fail_if(name.find(".efad") != std::string::npos || name.find(".tmp") != std::string::npos,
+            "left behind: %s", name.c_str());
+  }
+}
+
+std::string start_error(const std::string& options) {
+  GstElement* element = gst_parse_bin_from_description(("efficientadtrain " + options).c_str(), FALSE, nullptr);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(element, bus);
+  const GstStateChangeReturn result = gst_element_set_state(element, GST_STATE_PAUSED);
+  std::string text;
+  if (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    text = error->message;
+    g_error_free(error);
+    gst_message_unref(message);
+  }
+  gst_element_set_state(element, GST_STATE_NULL);
+  gst_element_set_bus(element, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(element);
+  fail_unless_equals_int(result, GST_STATE_CHANGE_FAILURE);
+  return text;
+}
+
+}  // namespace
+
+GST_START_TEST(captures_trains_and_the_detector_uses_the_model) {
+  Trainer t = trainer("capture-interval=2 max-frames=6");
+  push_frames(t, 0, 14);  // frames 0, 2, ..., 10 are captured; the stream goes on while training
+  fail_unless_equals_int(captured(t), 6);
+  GstStructure* done = wait_for(t.bus, "training-done", 600);
+  fail_unless(done != nullptr, "no training-done message");
+  const std::string model = gst_structure_get_string(done, "model-file");
+  const std::string expected = t.folder + "/model.efad";
+  fail_unless_equals_string(model.c_str(), expected.c_str());
+  gst_structure_free(done);
+  for (int i = 1; i <= 6; ++i) {  // all written, at full frame size
+    char name[32];
+    std::snprintf(name, sizeof name, "/frame-%06d.png", i);
+    fail_unless_equals_int(efficientad::load_image(t.folder + name).width(), 320);
+  }
+  teardown(t);
+
+  GstElement* element = gst_element_factory_make("efficientad", nullptr);
+  g_object_set(element, "model-file", model.c_str(), nullptr);
+  GstHarness* d = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
+  gst_harness_set_src_caps_str(d, caps_string(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+  fail_unless_equals_int(gst_harness_push(d, make_frame(GST_VIDEO_FORMAT_RGB, 320, 240, 0, 5)), GST_FLOW_OK);
+  GstBuffer* out = gst_harness_pull(d);
+  GstAnomalyMeta* meta = gst_buffer_get_anomaly_meta(out);
+  fail_unless(meta != nullptr && std::isfinite(meta->score));
+  gst_buffer_unref(out);
+  gst_harness_teardown(d);
+}
+GST_END_TEST;
+
+GST_START_TEST(skips_duplicates_and_captures_the_roi) {
+  Trainer t = trainer("auto-train=false");
+  push_frames(t, 0, 5, true);  // one picture five times: one capture
+  fail_unless_equals_int(captured(t), 1);
+  teardown(t);
+
+  t = trainer("auto-train=false duplicate-threshold=0 roi=10,20,100,50");
+  push_frames(t, 0, 5, true);
+  fail_unless_equals_int(captured(t), 5);
+  teardown(t);  // stop writes what is queued
+  const efficientad::Image roi_frame = efficientad::load_image(t.folder + "/frame-000001.png");
+  fail_unless_equals_int(roi_frame.width(), 100);
+  fail_unless_equals_int(roi_frame.height(), 50);
+
+  t = trainer("auto-train=false min-gap=100000000");  // 0.1 s at 30 fps: every third frame
+  push_frames(t, 0, 9);
+  fail_unless_equals_int(captured(t), 3);
+  teardown(t);
+}
+GST_END_TEST;
+
+GST_START_TEST(resumes_a_capture_folder) {
+  Trainer t = trainer("auto-train=false max-frames=5");
+  push_frames(t, 0, 2);
+  teardown(t);
+  t = trainer("auto-train=false max-frames=5", t.folder);  // the earlier frames count towards max-frames
+  fail_unless_equals_int(captured(t), 2);
+  push_frames(t, 10, 6);
+  fail_unless_equals_int(captured(t), 5);
+  teardown(t);
+  fail_unless(fs::exists(t.folder + "/frame-000005.png"));
+  fail_if(fs::exists(t.folder + "/frame-000006.png"));
+}
+GST_END_TEST;
+
+GST_START_TEST(refuses_used_or_unwritable_folders_n) {
+  Trainer t = trainer("auto-train=false");
+  push_frames(t, 0, 2);
+  teardown(t);
+  std::string text = start_error("capture-folder=" + t.folder + " resume=false");
+  fail_unless(text.find("already holds 2 images") != std::string::npos, "%s", text.c_str());
+
+  const std::string root = test::temp_folder("gst-train-bad");
+  test::write_bytes(root + "/file", {1});
+  text = start_error("capture-folder=" + root + "/file/capture");
+  fail_unless(text.find("Cannot write to the capture folder") != std::string::npos, "%s", text.c_str());
+  text = start_error("capture-folder=" + root + "/ok model-file=" + root + "/file/model.efad");
+  fail_unless(text.find("does not exist") != std::string::npos, "%s", text.c_str());
+  text = start_error("");
+  fail_unless(text.find("set capture-folder") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(eos_waits_for_the_model) {
+  Trainer t = trainer("max-frames=100");
+  push_frames(t, 0, 4);
+  fail_unless(gst_harness_push_event(t.h, gst_event_new_eos()));
+  GstStructure* done = wait_for(t.bus, "training-done", 600);
+  fail_unless(done != nullptr, "no training-done message");
+  fail_unless(fs::exists(gst_structure_get_string(done, "model-file")));
+  gst_structure_free(done);
+  const gint64 deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+  bool eos = false;
+  while (!eos && g_get_monotonic_time() < deadline) {
+    eos = has_eos(t.h);
+    g_usleep(10000);
+  }
+  fail_unless(eos, "the held EOS was not released after training");
+  teardown(t);
+}
+GST_END_TEST;
+
+GST_START_TEST(early_eos_reports_too_few_frames_n) {
+  Trainer t = trainer("");
+  push_frames(t, 0, 1);
+  fail_unless(gst_harness_push_event(t.h, gst_event_new_eos()));
+  GstStructure* failed = wait_for(t.bus, "training-failed", 5);
+  fail_unless(failed != nullptr);
+  fail_unless(std::string(gst_structure_get_string(failed, "error")).find("at least 2") != std::string::npos);
+  gst_structure_free(failed);
+  fail_unless(has_eos(t.h), "EOS must pass when there is nothing to train");
+  teardown(t);
+  expect_no_model_files(t.folder);
+}
+GST_END_TEST;
+
+GST_START_TEST(stopping_cancels_training_n) {
+  Trainer t = trainer("auto-train=false steps=100000");
+  push_frames(t, 0, 4);
+  g_signal_emit_by_name(t.h->element, "train");
+  GstStructure* progress = nullptr;
+  while ((progress = wait_for(t.bus, "training-progress", 120)) != nullptr) {  // until steps are running
+    const bool training = std::string(gst_structure_get_string(progress, "phase")) == "training";
+    gst_structure_free(progress);
+    if (training) break;
+  }
+  const gint64 start = g_get_monotonic_time();
+  gst_element_set_state(t.h->element, GST_STATE_NULL);  // what stopping a pipeline does
+  fail_unless(g_get_monotonic_time() - start < 30 * G_TIME_SPAN_SECOND, "stopping waited for training");
+  GstStructure* failed = wait_for(t.bus, "training-failed", 5);
+  fail_unless(failed != nullptr);
+  gboolean cancelled = FALSE;
+  gst_structure_get_boolean(failed, "cancelled", &cancelled);
+  fail_unless(cancelled);
+  gst_structure_free(failed);
+  teardown(t);
+  expect_no_model_files(t.folder);
+  fail_unless(fs::exists(t.folder + "/frame-000004.png"), "captured frames must survive");
+}
+GST_END_TEST;
+
+// A full disk, simulated with a file size limit (works as root too): the model cannot be written, the failure is
+// reported, and neither a partial model nor a temporary file stays behind.
+GST_START_TEST(full_disk_leaves_no_partial_model_n) {
+  Trainer t = trainer("auto-train=false");
+  push_frames(t, 0, 4);
+  rlimit old_limit;
+  getrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG instead of killing the process
+  rlimit limit = old_limit;
+  limit.rlim_cur = 1 << 20;  // frames (< 300 KB) fit, a model (> 10 MB) does not
+  setrlimit(RLIMIT_FSIZE, &limit);
+  g_signal_emit_by_name(t.h->element, "train");
+  GstStructure* failed = wait_for(t.bus, "training-failed", 600);
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  fail_unless(failed != nullptr, "no training-failed message");
+  const std::string error = gst_structure_get_string(failed, "error");
+  gst_structure_free(failed);
+  fail_unless(error.find("model.efad") != std::string::npos, "error does not name the file: %s", error.c_str());
+  teardown(t);
+  expect_no_model_files(t.folder);
+}
+GST_END_TEST;
+
+static Suite* train_suite() {
+  Suite* s = suite_create("efficientadtrain");
+  TCase* tc = tcase_create("efficientadtrain");
+  tcase_set_timeout(tc, 900);
+  tcase_add_test(tc, captures_trains_and_the_detector_uses_the_model);
+  tcase_add_test(tc, skips_duplicates_and_captures_the_roi);
+  tcase_add_test(tc, resumes_a_capture_folder);
+  tcase_add_test(tc, refuses_used_or_unwritable_folders_n);
+  tcase_add_test(tc, eos_waits_for_the_model);
+  tcase_add_test(tc, early_eos_reports_too_few_frames_n);
+  tcase_add_test(tc, stopping_cancels_training_n);
+  tcase_add_test(tc, full_disk_leaves_no_partial_model_n);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(int argc, char** argv) {
+  gst_check_init(&argc, &argv);
+  SRunner* runner = srunner_create(train_suite());
+  srunner_set_fork_status(runner, CK_NOFORK);  // LibTorch's OpenMP pool does not survive fork()
+  srunner_run_all(runner, CK_NORMAL);
+  const int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? 0 : 1;
+}
