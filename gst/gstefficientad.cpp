@@ -204,14 +204,18 @@ load_model_in_background (GstEfficientAd * self, std::string path, efficientad::
   }
   GST_OBJECT_LOCK (self);
   const gboolean current = generation == self->model_generation;
+  gchar *dropped_path = NULL;  /* an earlier model still waiting for its first frame: replaced unused */
   if (detector != nullptr && current) {
     delete self->pending;
     self->pending = detector;
-    g_free (self->pending_path);
+    dropped_path = self->pending_path;
     self->pending_path = g_strdup (path.c_str ());
     detector = nullptr;
   }
   GST_OBJECT_UNLOCK (self);
+  if (dropped_path)
+    post_model_updated (self, dropped_path, NULL, 0, "superseded by a later model-file");
+  g_free (dropped_path);
   if (!error.empty ()) {
     GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ, ("Model not swapped, the current model keeps running: %s",
             error.c_str ()), ("model-file=%s", path.c_str ()));

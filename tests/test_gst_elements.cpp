@@ -428,6 +428,35 @@ GST_START_TEST(model_swaps_while_playing) {
 }
 GST_END_TEST;
 
+// Two models load while no frame flows: the first never runs, and says so; the second takes over at the next frame.
+GST_START_TEST(model_waiting_for_a_frame_is_superseded_with_a_message) {
+  GstHarness* h = detector("");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_buffer_unref(push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0));
+  const std::string copy = folder + "/copy.efad";
+  test::write_bytes(copy, test::read_bytes(model_path));
+  g_object_set(h->element, "model-file", copy.c_str(), nullptr);
+  g_usleep(5 * G_USEC_PER_SEC);  // loading takes about a second; no frame arrives to take it
+  g_object_set(h->element, "model-file", other_model_path.c_str(), nullptr);
+  g_usleep(5 * G_USEC_PER_SEC);
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 1);
+  gchar* other_id = nullptr;
+  g_object_get(h->element, "model-id", &other_id, nullptr);
+  fail_unless_equals_string(gst_buffer_get_anomaly_meta(out)->model_id, other_id);
+  gst_buffer_unref(out);
+  const std::vector<std::string> updates = model_updates(bus);
+  fail_unless_equals_int(updates.size(), 2);
+  fail_unless_equals_string(updates[0].c_str(), "failure:superseded by a later model-file");
+  const std::string expected = std::string("success:") + other_id;
+  fail_unless_equals_string(updates[1].c_str(), expected.c_str());
+  g_free(other_id);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(bad_model_swap_keeps_the_old_model_n) {
   GstHarness* h = detector("");
   GstBus* bus = gst_bus_new();
