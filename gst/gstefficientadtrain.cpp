@@ -269,8 +269,8 @@ training_request (GstEfficientAdTrain * self)
   o.geometry.input_width = o.geometry.input_height = (int) self->input_size;
   o.steps = self->steps;
   o.seed = self->seed;
-  const std::string teacher = self->teacher ? self->teacher : "default";
-  o.teacher_path = teacher == "default" ? efficientad::shipped_teacher_path (o.geometry.variant)
+  const std::string teacher = self->teacher ? self->teacher : "random";
+  o.teacher_path = teacher == "shipped" ? efficientad::shipped_teacher_path (o.geometry.variant)
       : teacher == "random" ? "" : teacher;
   o.penalty_folder = self->penalty_images ? self->penalty_images : "";
   o.device = self->device == GST_EFFICIENTAD_DEVICE_CPU ? efficientad::Device::Cpu
@@ -781,8 +781,8 @@ gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
       g_param_spec_uint ("input-size", "Input size", "Network input side in pixels", 256, 2048, DEFAULT_INPUT_SIZE,
           rw_playing));
   g_object_class_install_property (gobject_class, PROP_TEACHER,
-      g_param_spec_string ("teacher", "Teacher", "Teacher file, 'default' (the teacher shipped in models/) or "
-          "'random'", "default", rw_playing));
+      g_param_spec_string ("teacher", "Teacher", "Teacher file, 'random' or 'shipped' (models/teacher_s.efad)",
+          "random", rw_playing));
   g_object_class_install_property (gobject_class, PROP_PENALTY_IMAGES,
       g_param_spec_string ("penalty-images", "Penalty images", "Folder of natural images for the pretraining "
           "penalty; empty: off", NULL, rw_playing));
@@ -840,7 +840,7 @@ gst_efficientad_train_init (GstEfficientAdTrain * self)
   self->variant = GST_EFFICIENTAD_VARIANT_S;
   self->steps = DEFAULT_STEPS;
   self->input_size = DEFAULT_INPUT_SIZE;
-  self->teacher = g_strdup ("default");
+  self->teacher = g_strdup ("random");
   self->device = GST_EFFICIENTAD_DEVICE_AUTO;
   self->mode = GST_EFFICIENTAD_MODE_FAST;
   self->seed = DEFAULT_SEED;

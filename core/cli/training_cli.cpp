@@ -19,8 +19,9 @@ const char* const kTrainingOptionsUsage =
     "  --steps N              training steps (default 1000; the paper uses 70000)\n"
     "  --input-size N|WxH     network input in pixels, 256..2048 per side (default 256)\n"
     "  --padding              PDN zero padding on (default off, as the paper's reported results)\n"
-    "  --teacher FILE|default|random  pretrained teacher file; default: the teacher shipped in models/ (distilled\n"
-    "                         from ImageNet InceptionV3); random: a random teacher (weaker; recorded in the model)\n"
+    "  --teacher FILE|random|shipped  pretrained teacher file; random (default): a random teacher (recorded in the\n"
+    "                         model); shipped: models/teacher_s.efad, distilled here (see models/README.md: it\n"
+    "                         does not beat the random teacher yet)\n"
     "  --penalty-images DIR   natural images (e.g. ImageNet samples) for the pretraining penalty; off when absent\n"
     "  --precision fast|exact fast: bf16 autocast where the CPU has native bf16 (default); exact: fp32\n"
     "  --seed N               random seed (default 42)\n"
@@ -107,9 +108,10 @@ TrainOptions training_options_from(const Args& args) {
   parse_size(args.get("input-size", "256"), options.geometry.input_width, options.geometry.input_height);
   options.geometry.padding = args.flag("padding");
   options.steps = args.get_int("steps", 1000, 1, 100000000);
-  const std::string teacher = args.get("teacher", "default");
-  if (teacher == "default") {
-    options.teacher_path = shipped_teacher_path(options.geometry.variant);  // none for M yet: random, with a warning
+  const std::string teacher = args.get("teacher", "random");
+  if (teacher == "shipped") {
+    options.teacher_path = shipped_teacher_path(options.geometry.variant);
+    if (options.teacher_path.empty()) throw UsageError("no shipped teacher for this variant (only S ships)");
   } else if (teacher != "random") {
     options.teacher_path = teacher;
   }

@@ -79,6 +79,15 @@ ModelInfo read_model_info(const std::string& path) {
   return detail::validate_model(detail::parse(bytes, path), bytes, path);
 }
 
+std::string describe_file(const std::string& path) {
+  const std::vector<uint8_t> bytes = detail::read_file_bytes(path);
+  const detail::Container c = detail::parse(bytes, path);
+  if (c.value("kind", path) != detail::kKindTeacher) return describe(detail::validate_model(c, bytes, path));
+  const Variant variant = detail::validate_teacher(c, path);
+  return std::string("teacher file (for 'efficientad train --teacher')\n") + "variant:           EfficientAD-" +
+         variant_name(variant) + "\n" + "origin:            " + c.value("origin", path) + "\n";
+}
+
 std::string describe(const ModelInfo& info) {
   const auto& g = info.geometry;
   const auto& p = info.provenance;

@@ -86,5 +86,7 @@ ModelInfo read_model_info(const std::string& path);
 
 // A multi-line, human-readable description (the CLI's `info`).
 std::string describe(const ModelInfo& info);
+// What `efficientad info` prints for a model or a teacher file (variant and origin). Throws ModelFileError.
+std::string describe_file(const std::string& path);
 
 }  // namespace efficientad
