@@ -10,6 +10,8 @@
  * skipping near-duplicates of the last captured frame (#GstEfficientAdTrain:duplicate-threshold), inside
  * #GstEfficientAdTrain:roi, until the folder holds #GstEfficientAdTrain:max-frames images. A folder from an
  * earlier capture is resumed (numbering and the frame count continue) unless #GstEfficientAdTrain:resume is off.
+ * Captures never stall the stream: should the disk fall behind (256 MB of frames waiting to be written), frames
+ * are skipped, with a warning, until it catches up.
  *
  * Training starts when max-frames is reached, at end of stream (the EOS is held until training ends, so that
  * gst-launch waits for the model), or when the `train` action signal is emitted; #GstEfficientAdTrain:auto-train
@@ -32,12 +34,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -46,6 +45,7 @@
 #include "efficientad/image_io.h"
 #include "efficientad/teacher.h"
 #include "efficientad/trainer.h"
+#include "framewriter.h"
 #include "gstefficientad.h"
 #include "videoframe.h"
 
@@ -90,76 +90,10 @@ static guint signals[LAST_SIGNAL];
 #define DEFAULT_INPUT_SIZE 256
 #define DEFAULT_SEED 42
 #define THUMBNAIL_SIDE 32
+/* Frames waiting for the disk, in bytes (about 90 frames of 1280x720 RGB): beyond, captures are skipped. */
+#define MAX_QUEUED_BYTES (256u << 20)
 
 namespace {
-
-/* Writes captured frames on its own thread, so that PNG encoding never holds up the stream. save_png writes
- * atomically: a stop or crash leaves whole files only. */
-class FrameWriter {
- public:
-  explicit FrameWriter (std::string folder) : folder_ (std::move (folder)), thread_ ([this] { loop (); }) {}
-  ~FrameWriter () {
-    {
-      std::lock_guard<std::mutex> lock (mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all ();
-    thread_.join ();  /* after writing what is queued: nothing captured is lost */
-  }
-
-  void write (std::string name, efficientad::Image image) {
-    {
-      std::lock_guard<std::mutex> lock (mutex_);
-      queue_.emplace_back (std::move (name), std::move (image));
-    }
-    wake_.notify_all ();
-  }
-
-  /* Waits until every queued frame is on disk. Returns the first write error, "" when none. */
-  std::string flush () {
-    std::unique_lock<std::mutex> lock (mutex_);
-    idle_.wait (lock, [this] { return queue_.empty () && !busy_; });
-    return error_;
-  }
-
-  std::string error () {
-    std::lock_guard<std::mutex> lock (mutex_);
-    return error_;
-  }
-
- private:
-  void loop () {
-    std::unique_lock<std::mutex> lock (mutex_);
-    for (;;) {
-      wake_.wait (lock, [this] { return stopping_ || !queue_.empty (); });
-      if (queue_.empty ())
-        return;
-      auto item = std::move (queue_.front ());
-      queue_.pop_front ();
-      busy_ = true;
-      lock.unlock ();
-      std::string failure;
-      try {
-        efficientad::save_png (folder_ + "/" + item.first, item.second.view ());
-      } catch (const std::exception & e) {
-        failure = e.what ();
-      }
-      lock.lock ();
-      busy_ = false;
-      if (!failure.empty () && error_.empty ())
-        error_ = failure;
-      idle_.notify_all ();
-    }
-  }
-
-  std::string folder_;
-  std::mutex mutex_;
-  std::condition_variable wake_, idle_;
-  std::deque<std::pair<std::string, efficientad::Image>> queue_;
-  bool stopping_ = false, busy_ = false;
-  std::string error_;
-  std::thread thread_;  /* last: starts after the members it uses */
-};
 
 /* One training run on its own thread. */
 struct TrainingJob {
@@ -206,6 +140,7 @@ struct _GstEfficientAdTrain {
   GstClockTime last_capture_time;
   efficientad::Image *last_thumbnail;
   gboolean capture_done, warned_roi;
+  guint skipped_for_disk;  /* captures skipped because the writer fell behind */
 
   /* Object lock. */
   TrainingJob *job;
@@ -411,13 +346,14 @@ gst_efficientad_train_start (GstBaseTransform * trans)
     GST_INFO_OBJECT (self, "resuming the capture in %s: %u frames already there", folder.c_str (), existing);
 
   GST_OBJECT_LOCK (self);
-  self->writer = new FrameWriter (folder);
+  self->writer = new FrameWriter (folder, MAX_QUEUED_BYTES);
   self->captured = existing;
   self->next_index = next_index;
   self->frame_number = 0;
   self->last_capture_time = GST_CLOCK_TIME_NONE;
   self->capture_done = existing >= self->max_frames;
   self->warned_roi = FALSE;
+  self->skipped_for_disk = 0;
   self->eos_held = FALSE;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
@@ -438,6 +374,8 @@ gst_efficientad_train_stop (GstBaseTransform * trans)
     job->thread.join ();
     delete job;
   }
+  if (self->skipped_for_disk > 0)
+    GST_WARNING_OBJECT (self, "%u captures were skipped because the disk fell behind", self->skipped_for_disk);
   delete self->writer;  /* writes what is still queued */
   self->writer = nullptr;
   delete self->last_thumbnail;
@@ -476,6 +414,12 @@ gst_efficientad_train_transform_ip (GstBaseTransform * trans, GstBuffer * buffer
   if (min_gap > 0 && GST_CLOCK_TIME_IS_VALID (time) && GST_CLOCK_TIME_IS_VALID (self->last_capture_time) &&
       time < self->last_capture_time + min_gap)
     return GST_FLOW_OK;
+  if (!self->writer->has_room ()) {
+    if (self->skipped_for_disk++ == 0)
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("The disk cannot keep up with the capture: frames are skipped "
+              "until the queued ones are written. Raise capture-interval or min-gap."), (NULL));
+    return GST_FLOW_OK;
+  }
 
   GstVideoFrame frame;
   if (!gst_video_frame_map (&frame, &filter->in_info, buffer, GST_MAP_READ))

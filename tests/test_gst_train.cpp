@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <csignal>
 #include <filesystem>
 #include <string>
@@ -294,6 +296,51 @@ GST_START_TEST(full_disk_leaves_no_partial_model_n) {
 }
 GST_END_TEST;
 
+// A 4K RGB frame of noise: PNG encoding it (deflate on incompressible data) takes far longer than passing it on.
+static GstBuffer* noise_frame_4k(guint index) {
+  GstBuffer* buffer = make_frame(GST_VIDEO_FORMAT_RGB, 3840, 2160, index);
+  GstMapInfo map;
+  gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+  guint64 state = 0x9E3779B97F4A7C15ull * (index + 1);
+  for (gsize i = 0; i + 8 <= map.size; i += 8) {  // xorshift64
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    memcpy(map.data + i, &state, 8);
+  }
+  gst_buffer_unmap(buffer, &map);
+  return buffer;
+}
+
+// A disk slower than the stream: captures are skipped with a warning instead of queueing frames without bound
+// (4K noise frames arrive far faster than PNG encoding writes them), and every frame still passes through.
+GST_START_TEST(slow_disk_skips_captures_with_a_warning_n) {
+  Trainer t = trainer("auto-train=false duplicate-threshold=0 max-frames=1000");
+  gst_harness_set_src_caps_str(t.h, caps_string(GST_VIDEO_FORMAT_RGB, 3840, 2160).c_str());
+  const guint pushed = 60;
+  for (guint i = 0; i < pushed; ++i) {
+    fail_unless_equals_int(gst_harness_push(t.h, noise_frame_4k(i)), GST_FLOW_OK);
+    gst_buffer_unref(gst_harness_pull(t.h));
+  }
+  const guint kept = captured(t);
+  fail_unless(kept >= 10 && kept < pushed, "captured %u of %u 4K frames", kept, pushed);
+  GstMessage* warning = gst_bus_pop_filtered(t.bus, GST_MESSAGE_WARNING);
+  fail_unless(warning != nullptr, "no warning about the skipped captures");
+  GError* error = nullptr;
+  gst_message_parse_warning(warning, &error, nullptr);
+  fail_unless(std::string(error->message).find("disk cannot keep up") != std::string::npos, "%s", error->message);
+  g_error_free(error);
+  gst_message_unref(warning);
+  teardown(t);  // writes what is queued: every counted frame is on disk, whole
+  guint files = 0;
+  for (const auto& entry : fs::directory_iterator(t.folder)) files += entry.path().extension() == ".png";
+  fail_unless_equals_int(files, kept);
+  char last[32];
+  std::snprintf(last, sizeof last, "/frame-%06u.png", kept);
+  fail_unless_equals_int(efficientad::load_image(t.folder + last).width(), 3840);
+}
+GST_END_TEST;
+
 static Suite* train_suite() {
   Suite* s = suite_create("efficientadtrain");
   TCase* tc = tcase_create("efficientadtrain");
@@ -306,6 +353,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, early_eos_reports_too_few_frames_n);
   tcase_add_test(tc, stopping_cancels_training_n);
   tcase_add_test(tc, full_disk_leaves_no_partial_model_n);
+  tcase_add_test(tc, slow_disk_skips_captures_with_a_warning_n);
   suite_add_tcase(s, tc);
   return s;
 }

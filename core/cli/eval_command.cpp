@@ -1,12 +1,12 @@
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "args.h"
 #include "commands.h"
 #include "efficientad/errors.h"
 #include "efficientad/evaluation.h"
+#include "efficientad/image_io.h"
 #include "training_cli.h"
 
 namespace fs = std::filesystem;
@@ -76,8 +76,7 @@ int eval_command(const std::vector<std::string>& argv) {
   std::fputs(report.table().c_str(), stdout);
   if (!output.empty()) {
     const fs::path json = fs::path(output) / "eval.json";
-    std::ofstream(json) << report.json();
-    if (!fs::is_regular_file(json)) throw IoError("cannot write " + json.string());
+    save_text(json.string(), report.json());
     std::printf("wrote %s%s\n", json.c_str(), args.flag("heatmaps") ? " and heatmaps/" : "");
   }
   return 0;

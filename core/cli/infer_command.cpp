@@ -1,7 +1,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "args.h"
@@ -84,13 +84,13 @@ int infer_command(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "note: this model was trained with a random teacher; expect weaker detection\n");
   }
 
-  std::ofstream csv;
+  // scores.csv is written whole at the end (atomically): a reader never sees half a table.
+  const std::string csv_path = output.empty() ? "" : (fs::path(output) / "scores.csv").string();
+  std::ostringstream csv;
   if (!output.empty()) {
     std::error_code ec;
     fs::create_directories(output, ec);
     if (ec) throw IoError("cannot create output folder " + output + ": " + ec.message());
-    csv.open(fs::path(output) / "scores.csv");
-    if (!csv) throw IoError("cannot write " + (fs::path(output) / "scores.csv").string());
     csv << "file,score,anomalous,threshold\n";
   }
 
@@ -110,7 +110,7 @@ int infer_command(const std::vector<std::string>& argv) {
       const std::string& file = files[first + k];
       anomalous += d.anomalous;
       std::printf("%10.4f  %-9s  %s\n", d.score, d.anomalous ? "ANOMALY" : "ok", file.c_str());
-      if (csv.is_open()) csv << csv_field(file) << "," << d.score << "," << int(d.anomalous) << "," << detector.threshold() << "\n";
+      if (!output.empty()) csv << csv_field(file) << "," << d.score << "," << int(d.anomalous) << "," << detector.threshold() << "\n";
       if (heatmaps) {
         save_png((fs::path(output) / heatmap_name(file)).string(),
                  render_heatmap(views[k], d.map, d.score, detector.threshold()).view());
@@ -120,7 +120,10 @@ int infer_command(const std::vector<std::string>& argv) {
   std::printf("%zu images, %d anomalous (threshold %.4f), %.1f ms per image (%s mode, %s)\n", files.size(), anomalous,
               detector.threshold(), network_ms / double(files.size()), mode_name(detector.mode()),
               device_name(detector.device()));
-  if (!output.empty()) std::printf("wrote %s%s\n", (fs::path(output) / "scores.csv").c_str(), heatmaps ? " and heatmaps" : "");
+  if (!output.empty()) {
+    save_text(csv_path, csv.str());
+    std::printf("wrote %s%s\n", csv_path.c_str(), heatmaps ? " and heatmaps" : "");
+  }
   return args.flag("fail-on-anomaly") && anomalous > 0 ? 3 : 0;
 }
 

@@ -81,6 +81,10 @@ void save_png(const std::string& path, const ImageView& image) {
   detail::write_file_atomically(path, encoded.data(), encoded.size());
 }
 
+void save_text(const std::string& path, const std::string& text) {
+  detail::write_file_atomically(path, text.data(), text.size());
+}
+
 std::vector<std::string> list_image_files(const std::string& folder) {
   std::error_code ec;
   if (!fs::exists(folder, ec)) throw InvalidArgument("image folder not found: " + folder);

@@ -15,6 +15,9 @@ Image load_image(const std::string& path);
 // Writes a PNG atomically (temporary file + rename). Throws IoError.
 void save_png(const std::string& path, const ImageView& image);
 
+// Writes a text file (tables, reports) atomically, so that readers never see half of it. Throws IoError.
+void save_text(const std::string& path, const std::string& text);
+
 // Image files (by extension, case-insensitive) directly inside `folder`, sorted by name.
 // Throws InvalidArgument when the folder does not exist or is not a folder.
 std::vector<std::string> list_image_files(const std::string& folder);
