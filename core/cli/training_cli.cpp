@@ -21,7 +21,7 @@ const char* const kTrainingOptionsUsage =
     "  --padding              PDN zero padding on (default off, as the paper's reported results)\n"
     "  --teacher FILE|random|shipped  pretrained teacher file; random (default): a random teacher (recorded in the\n"
     "                         model); shipped: models/teacher_s.efad, distilled here (models/README.md: better\n"
-    "                         localisation and textures, worse on battery_weld; use 1000+ steps, infer exact)\n"
+    "                         localisation and textures, worse on battery_weld; use 1000+ steps)\n"
     "  --penalty-images DIR   natural images (e.g. ImageNet samples) for the pretraining penalty; off when absent\n"
     "  --precision fast|exact fast: bf16 autocast where the CPU has native bf16 (default); exact: fp32\n"
     "  --seed N               random seed (default 42)\n"

@@ -62,10 +62,6 @@ std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max,
   return std::make_unique<Int8Pdn>(layers, net.padding, g.input_width, g.input_height);
 }
 
-namespace {
-
-}  // namespace
-
 at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images) {
   at::NoGradGuard no_grad;
   std::vector<float> maxima;
