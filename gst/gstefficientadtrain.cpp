@@ -105,6 +105,7 @@ struct TrainingJob {
 /* What a training run needs, copied from the properties when it starts. */
 struct TrainingRequest {
   std::string folder, model_file;
+  std::string teacher;  /* resolved on the training thread: an error becomes a training-failed message */
   efficientad::TrainOptions options;
 };
 
@@ -204,9 +205,7 @@ training_request (GstEfficientAdTrain * self)
   o.geometry.input_width = o.geometry.input_height = (int) self->input_size;
   o.steps = self->steps;
   o.seed = self->seed;
-  const std::string teacher = self->teacher ? self->teacher : "random";
-  o.teacher_path = teacher == "shipped" ? efficientad::shipped_teacher_path (o.geometry.variant)
-      : teacher == "random" ? "" : teacher;
+  r.teacher = self->teacher ? self->teacher : "random";
   o.penalty_folder = self->penalty_images ? self->penalty_images : "";
   o.device = self->device == GST_EFFICIENTAD_DEVICE_CPU ? efficientad::Device::Cpu
       : self->device == GST_EFFICIENTAD_DEVICE_CUDA ? efficientad::Device::Cuda : efficientad::Device::Auto;
@@ -230,6 +229,7 @@ run_training (GstEfficientAdTrain * self, TrainingJob * job, TrainingRequest req
 {
   const auto start = std::chrono::steady_clock::now ();
   try {
+    request.options.teacher_path = efficientad::teacher_path_for (request.teacher, request.options.geometry.variant);
     const std::string write_error = self->writer->flush ();
     if (!write_error.empty ())
       GST_WARNING_OBJECT (self, "some frames were not written: %s", write_error.c_str ());

@@ -27,6 +27,7 @@ expect 0 "EfficientAD-S" -- "$tool" info "$work/model.efad"
 expect 0 "origin: .*distilled (Algorithm 3)" -- "$tool" info "$(dirname "$0")/../models/teacher_s.efad"
 expect 0 "wrote .*shipped.efad" -- "$tool" train --data "$work/data/train/good" --output "$work/shipped.efad" --steps 1 --teacher shipped --quiet
 expect 0 "teacher: *file teacher_s.efad" -- "$tool" info "$work/shipped.efad"
+expect 2 "no shipped teacher for EfficientAD-M" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --variant M --teacher shipped
 expect 0 "7 images" -- "$tool" infer --model "$work/model.efad" --output "$work/out" "$work/data/test/good" "$work/data/test/crack" "$work/data/test/chip" "$work/data/test/spot" "$work/data/test/scratch" "$work/data/test/missing_hole"
 [ -f "$work/out/scores.csv" ] && [ -f "$work/out/crack_000_heatmap.png" ] || { echo "FAIL: infer outputs missing"; failures=$((failures + 1)); }
 expect 3 "ANOMALY" -- "$tool" infer --model "$work/model.efad" --threshold -100 --fail-on-anomaly "$work/data/test/good"

@@ -84,6 +84,16 @@ GstStructure* wait_for(GstBus* bus, const char* name, int seconds) {
   return nullptr;
 }
 
+// Emits `train` and waits up to `seconds` for training-failed; returns its error, or "" when none came.
+std::string training_failure(Trainer& t, int seconds) {
+  g_signal_emit_by_name(t.h->element, "train");
+  GstStructure* failed = wait_for(t.bus, "training-failed", seconds);
+  if (!failed) return "";
+  const std::string error = gst_structure_get_string(failed, "error");
+  gst_structure_free(failed);
+  return error;
+}
+
 guint captured(Trainer& t) {
   guint n = 0;
   g_object_get(t.h->element, "captured-frames", &n, nullptr);
@@ -284,13 +294,22 @@ GST_START_TEST(full_disk_leaves_no_partial_model_n) {
   rlimit limit = old_limit;
   limit.rlim_cur = 1 << 20;  // frames (< 300 KB) fit, a model (> 10 MB) does not
   setrlimit(RLIMIT_FSIZE, &limit);
-  g_signal_emit_by_name(t.h->element, "train");
-  GstStructure* failed = wait_for(t.bus, "training-failed", 600);
+  const std::string error = training_failure(t, 600);
   setrlimit(RLIMIT_FSIZE, &old_limit);
-  fail_unless(failed != nullptr, "no training-failed message");
-  const std::string error = gst_structure_get_string(failed, "error");
-  gst_structure_free(failed);
+  fail_unless(!error.empty(), "no training-failed message");
   fail_unless(error.find("model.efad") != std::string::npos, "error does not name the file: %s", error.c_str());
+  teardown(t);
+  expect_no_model_files(t.folder);
+}
+GST_END_TEST;
+
+// teacher=shipped where no teacher ships (M): training fails and says why, instead of using a random teacher.
+GST_START_TEST(missing_shipped_teacher_fails_training_n) {
+  Trainer t = trainer("auto-train=false teacher=shipped variant=M");
+  push_frames(t, 0, 3);
+  const std::string error = training_failure(t, 120);
+  fail_unless(!error.empty(), "no training-failed message");
+  fail_unless(error.find("no shipped teacher for EfficientAD-M") != std::string::npos, "error: %s", error.c_str());
   teardown(t);
   expect_no_model_files(t.folder);
 }
@@ -354,6 +373,7 @@ static Suite* train_suite() {
   tcase_add_test(tc, stopping_cancels_training_n);
   tcase_add_test(tc, full_disk_leaves_no_partial_model_n);
   tcase_add_test(tc, slow_disk_skips_captures_with_a_warning_n);
+  tcase_add_test(tc, missing_shipped_teacher_fails_training_n);
   suite_add_tcase(s, tc);
   return s;
 }

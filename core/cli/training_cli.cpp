@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "efficientad/errors.h"
 #include "efficientad/teacher.h"
 
 namespace efficientad::cli {
@@ -108,12 +109,10 @@ TrainOptions training_options_from(const Args& args) {
   parse_size(args.get("input-size", "256"), options.geometry.input_width, options.geometry.input_height);
   options.geometry.padding = args.flag("padding");
   options.steps = args.get_int("steps", 1000, 1, 100000000);
-  const std::string teacher = args.get("teacher", "random");
-  if (teacher == "shipped") {
-    options.teacher_path = shipped_teacher_path(options.geometry.variant);
-    if (options.teacher_path.empty()) throw UsageError("no shipped teacher for this variant (only S ships)");
-  } else if (teacher != "random") {
-    options.teacher_path = teacher;
+  try {
+    options.teacher_path = teacher_path_for(args.get("teacher", "random"), options.geometry.variant);
+  } catch (const efficientad::InvalidArgument& e) {
+    throw UsageError(e.what());
   }
   options.penalty_folder = args.get("penalty-images");
   options.precision = parse_mode(args.get("precision", "fast"));

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "config.h"
+#include "efficientad/errors.h"
 #include "efficientad/teacher.h"
 
 namespace efficientad {
@@ -17,6 +18,17 @@ std::string shipped_teacher_path(Variant variant) {
     if (dir == override_dir) return "";  // an explicit folder without the file: no silent fallback
   }
   return "";
+}
+
+std::string teacher_path_for(const std::string& teacher, Variant variant) {
+  if (teacher == "random") return "";
+  if (teacher != "shipped") return teacher;
+  const std::string path = shipped_teacher_path(variant);
+  if (path.empty()) {
+    throw InvalidArgument(std::string("no shipped teacher for EfficientAD-") + variant_name(variant) +
+                          " (only S ships, as models/teacher_s.efad; $EFFICIENTAD_TEACHER_DIR overrides the folder)");
+  }
+  return path;
 }
 
 }  // namespace efficientad

@@ -25,4 +25,9 @@ ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::s
 // then the installed data folder (<prefix>/share/efficientad).
 std::string shipped_teacher_path(Variant variant);
 
+// The teacher file that `--teacher` / the element's `teacher` property names: "" for "random", the shipped teacher
+// for "shipped", otherwise `teacher` itself (a file path). Throws InvalidArgument when no shipped teacher is found
+// for `variant`, rather than training with a random teacher the user did not ask for.
+std::string teacher_path_for(const std::string& teacher, Variant variant);
+
 }  // namespace efficientad
