@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -13,6 +14,32 @@
 #include "model.h"
 
 namespace test {
+namespace {
+
+// Folders made by temp_folder, removed when the process that made them exits (Check forks a process per test:
+// a child must not remove its parent's folders). EFFICIENTAD_KEEP_TEST_FILES=1 keeps them for debugging.
+class CreatedFolders {
+ public:
+  void add(const std::string& path) { folders_.emplace_back(getpid(), path); }
+  ~CreatedFolders() {
+    const char* keep = std::getenv("EFFICIENTAD_KEEP_TEST_FILES");
+    if (keep && *keep && std::string(keep) != "0") return;
+    for (const auto& [owner, path] : folders_) {
+      std::error_code ignored;
+      if (owner == getpid()) std::filesystem::remove_all(path, ignored);
+    }
+  }
+
+ private:
+  std::vector<std::pair<pid_t, std::string>> folders_;
+};
+
+CreatedFolders& created_folders() {
+  static CreatedFolders folders;
+  return folders;
+}
+
+}  // namespace
 
 std::string temp_folder(const std::string& tag) {
   const char* base = std::getenv("TMPDIR");
@@ -20,6 +47,7 @@ std::string temp_folder(const std::string& tag) {
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("cannot create a temporary folder from " + pattern);
+  created_folders().add(buffer.data());
   return buffer.data();
 }
 

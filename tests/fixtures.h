@@ -11,7 +11,7 @@
 
 namespace test {
 
-// A fresh empty folder under $TMPDIR (or /tmp).
+// A fresh empty folder under $TMPDIR (or /tmp), removed with its contents when this process exits.
 std::string temp_folder(const std::string& tag);
 
 // Writes a model with random weights, plausible statistics and quantiles (no training, about a second).
