@@ -205,7 +205,7 @@ training_request (GstEfficientAdTrain * self)
   o.geometry.input_width = o.geometry.input_height = (int) self->input_size;
   o.steps = self->steps;
   o.seed = self->seed;
-  r.teacher = self->teacher ? self->teacher : "random";
+  r.teacher = self->teacher ? self->teacher : efficientad::kDefaultTeacher;
   o.penalty_folder = self->penalty_images ? self->penalty_images : "";
   o.device = self->device == GST_EFFICIENTAD_DEVICE_CPU ? efficientad::Device::Cpu
       : self->device == GST_EFFICIENTAD_DEVICE_CUDA ? efficientad::Device::Cuda : efficientad::Device::Auto;
@@ -725,8 +725,9 @@ gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
       g_param_spec_uint ("input-size", "Input size", "Network input side in pixels", 256, 2048, DEFAULT_INPUT_SIZE,
           rw_playing));
   g_object_class_install_property (gobject_class, PROP_TEACHER,
-      g_param_spec_string ("teacher", "Teacher", "Teacher file, 'random' or 'shipped' (models/teacher_s.efad)",
-          "random", rw_playing));
+      g_param_spec_string ("teacher", "Teacher", "'auto' (the shipped teacher where one ships for the variant, "
+          "else random), 'shipped' (models/teacher_s.efad), 'random' or a teacher file", efficientad::kDefaultTeacher,
+          rw_playing));
   g_object_class_install_property (gobject_class, PROP_PENALTY_IMAGES,
       g_param_spec_string ("penalty-images", "Penalty images", "Folder of natural images for the pretraining "
           "penalty; empty: off", NULL, rw_playing));
@@ -784,7 +785,7 @@ gst_efficientad_train_init (GstEfficientAdTrain * self)
   self->variant = GST_EFFICIENTAD_VARIANT_S;
   self->steps = DEFAULT_STEPS;
   self->input_size = DEFAULT_INPUT_SIZE;
-  self->teacher = g_strdup ("random");
+  self->teacher = g_strdup (efficientad::kDefaultTeacher);
   self->device = GST_EFFICIENTAD_DEVICE_AUTO;
   self->mode = GST_EFFICIENTAD_MODE_FAST;
   self->seed = DEFAULT_SEED;

@@ -24,10 +24,14 @@ expect() {
 expect 0 "wrote" -- "$tool" synth --output "$work/data" --train 6 --test-good 2 --defects-per-kind 1
 expect 0 "wrote .*model.efad" -- "$tool" train --data "$work/data/train/good" --output "$work/model.efad" --steps 2 --quiet
 expect 0 "EfficientAD-S" -- "$tool" info "$work/model.efad"
+# Teachers: the default (auto) is the shipped, distilled one for S and a random one for M, where none ships.
+expect 0 "teacher: *file teacher_s.efad" -- "$tool" info "$work/model.efad"
 expect 0 "origin: .*distilled (Algorithm 3)" -- "$tool" info "$(dirname "$0")/../models/teacher_s.efad"
-expect 0 "wrote .*shipped.efad" -- "$tool" train --data "$work/data/train/good" --output "$work/shipped.efad" --steps 1 --teacher shipped --quiet
-expect 0 "teacher: *file teacher_s.efad" -- "$tool" info "$work/shipped.efad"
+expect 0 "RANDOM teacher" -- "$tool" train --data "$work/data/train/good" --output "$work/random.efad" --steps 1 --teacher random --quiet
+expect 0 "NO PRETRAINED TEACHER" -- "$tool" train --data "$work/data/train/good" --output "$work/m-auto.efad" --steps 1 --variant M --quiet
 expect 2 "no shipped teacher for EfficientAD-M" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --variant M --teacher shipped
+mkdir "$work/no-teachers"
+expect 2 "no shipped teacher for EfficientAD-S" -- env EFFICIENTAD_TEACHER_DIR="$work/no-teachers" "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --teacher shipped
 expect 0 "7 images" -- "$tool" infer --model "$work/model.efad" --output "$work/out" "$work/data/test/good" "$work/data/test/crack" "$work/data/test/chip" "$work/data/test/spot" "$work/data/test/scratch" "$work/data/test/missing_hole"
 [ -f "$work/out/scores.csv" ] && [ -f "$work/out/crack_000_heatmap.png" ] || { echo "FAIL: infer outputs missing"; failures=$((failures + 1)); }
 expect 3 "ANOMALY" -- "$tool" infer --model "$work/model.efad" --threshold -100 --fail-on-anomaly "$work/data/test/good"

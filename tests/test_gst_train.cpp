@@ -12,6 +12,7 @@
 #include <string>
 
 #include "efficientad/image_io.h"
+#include "efficientad/model.h"
 #include "fixtures.h"
 
 #include <gst/check/gstcheck.h>
@@ -141,8 +142,16 @@ std::string start_error(const std::string& options) {
 
 }  // namespace
 
+// The default teacher is "auto": the shipped, distilled teacher for EfficientAD-S.
 GST_START_TEST(captures_trains_and_the_detector_uses_the_model) {
-  Trainer t = trainer("capture-interval=2 max-frames=6");
+  GstElement* fresh = gst_element_factory_make("efficientadtrain", nullptr);
+  gchar* default_teacher = nullptr;
+  g_object_get(fresh, "teacher", &default_teacher, nullptr);
+  fail_unless_equals_string(default_teacher, "auto");
+  g_free(default_teacher);
+  gst_object_unref(fresh);
+
+  Trainer t = trainer("capture-interval=2 max-frames=6 teacher=auto");
   push_frames(t, 0, 14);  // frames 0, 2, ..., 10 are captured; the stream goes on while training
   fail_unless_equals_int(captured(t), 6);
   GstStructure* done = wait_for(t.bus, "training-done", 600);
@@ -151,6 +160,8 @@ GST_START_TEST(captures_trains_and_the_detector_uses_the_model) {
   const std::string expected = t.folder + "/model.efad";
   fail_unless_equals_string(model.c_str(), expected.c_str());
   gst_structure_free(done);
+  const efficientad::ModelInfo info = efficientad::read_model_info(model);
+  fail_if(info.provenance.teacher_random, "trained with a random teacher: %s", info.provenance.teacher_origin.c_str());
   for (int i = 1; i <= 6; ++i) {  // all written, at full frame size
     char name[32];
     std::snprintf(name, sizeof name, "/frame-%06d.png", i);

@@ -20,9 +20,10 @@ const char* const kTrainingOptionsUsage =
     "  --steps N              training steps (default 1000; the paper uses 70000)\n"
     "  --input-size N|WxH     network input in pixels, 256..2048 per side (default 256)\n"
     "  --padding              PDN zero padding on (default off, as the paper's reported results)\n"
-    "  --teacher FILE|random|shipped  pretrained teacher file; random (default): a random teacher (recorded in the\n"
-    "                         model); shipped: models/teacher_s.efad, distilled here (models/README.md: better\n"
-    "                         localisation and textures, worse on battery_weld; use 1000+ steps)\n"
+    "  --teacher auto|shipped|random|FILE  auto (default): the shipped teacher where one ships (S:\n"
+    "                         models/teacher_s.efad, distilled here), else a random one (M); shipped: that teacher\n"
+    "                         or an error; random: a random teacher (recorded in the model; better image AUROC on\n"
+    "                         battery_weld, see models/README.md); FILE: a teacher file (distill, import-teacher)\n"
     "  --penalty-images DIR   natural images (e.g. ImageNet samples) for the pretraining penalty; off when absent\n"
     "  --precision fast|exact fast: bf16 autocast where the CPU has native bf16 (default); exact: fp32\n"
     "  --seed N               random seed (default 42)\n"
@@ -110,7 +111,7 @@ TrainOptions training_options_from(const Args& args) {
   options.geometry.padding = args.flag("padding");
   options.steps = args.get_int("steps", 1000, 1, 100000000);
   try {
-    options.teacher_path = teacher_path_for(args.get("teacher", "random"), options.geometry.variant);
+    options.teacher_path = teacher_path_for(args.get("teacher", kDefaultTeacher), options.geometry.variant);
   } catch (const efficientad::InvalidArgument& e) {
     throw UsageError(e.what());
   }

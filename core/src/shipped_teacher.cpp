@@ -22,6 +22,7 @@ std::string shipped_teacher_path(Variant variant) {
 
 std::string teacher_path_for(const std::string& teacher, Variant variant) {
   if (teacher == "random") return "";
+  if (teacher == "auto") return shipped_teacher_path(variant);
   if (teacher != "shipped") return teacher;
   const std::string path = shipped_teacher_path(variant);
   if (path.empty()) {

@@ -172,9 +172,9 @@ TrainResult train_model(const TrainingSet& images, const TrainOptions& options, 
     nets.teacher = make_pdn(g.variant, kTeacherChannels, g.padding);
     teacher_origin = "random (seed " + std::to_string(options.seed) + ")";
     if (warn) {
-      warn("NO PRETRAINED TEACHER: training with a randomly initialised teacher. Anomaly detection works but is "
-           "clearly weaker than with a distilled teacher; pass --teacher FILE when you have one. The model records "
-           "this.");
+      warn("NO PRETRAINED TEACHER: training with a randomly initialised teacher (the model records this). Detection "
+           "works, but localises defects worse than with a distilled teacher (models/README.md); for EfficientAD-S "
+           "use the shipped one (--teacher shipped), or make one with 'efficientad distill' or 'import-teacher'.");
     }
   } else {
     LoadedTeacher t = load_teacher(options.teacher_path, g.variant, g.padding);

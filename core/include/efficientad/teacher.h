@@ -25,9 +25,12 @@ ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::s
 // then the installed data folder (<prefix>/share/efficientad).
 std::string shipped_teacher_path(Variant variant);
 
-// The teacher file that `--teacher` / the element's `teacher` property names: "" for "random", the shipped teacher
-// for "shipped", otherwise `teacher` itself (a file path). Throws InvalidArgument when no shipped teacher is found
-// for `variant`, rather than training with a random teacher the user did not ask for.
+// The teacher file that `--teacher` / the element's `teacher` property names: "" (a random teacher) for "random",
+// the shipped teacher for "shipped", the shipped teacher where one ships for `variant` and otherwise "" for "auto"
+// (the default: S gets the distilled teacher, M a random one), otherwise `teacher` itself (a file path). Throws
+// InvalidArgument when "shipped" finds no teacher for `variant`, rather than training with a random teacher the
+// user did not ask for.
 std::string teacher_path_for(const std::string& teacher, Variant variant);
+inline constexpr const char* kDefaultTeacher = "auto";
 
 }  // namespace efficientad
