@@ -1,6 +1,6 @@
 #!/bin/sh
 # The main job on the project's own data: render machined parts with defects, train a small model on the good
-# ones, score the test images and write heatmap PNGs. Needs a build in ./build (see README). About 5 minutes
+# ones, score the test images and write heatmap PNGs. Needs a build in ./build (see README). About 4 minutes
 # on two CPU cores.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
