@@ -522,7 +522,7 @@ gst_efficientad_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   const efficientad::ImageView view = efficientad::gst::view_of<efficientad::ImageView> (&frame);
   const GstVideoRectangle region = analysed_region (self, roi, view.width, view.height, efficientad::is_yuv (view.format));
   const efficientad::ModelGeometry &geometry = self->detector->info ().geometry;
-  efficientad::DetectOptions options;
+  efficientad::MapOptions options;
   options.map_width = geometry.input_width;  /* the map's own resolution; `region` places it in the frame */
   options.map_height = geometry.input_height;
   efficientad::Detection detection;

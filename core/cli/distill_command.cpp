@@ -94,7 +94,7 @@ int distill_command(const std::vector<std::string>& argv) {
   o.crop = int(args.get_int("crop", o.crop, 36, 256));
   o.seed = uint64_t(args.get_int("seed", 42, 0, INT64_MAX));
   o.normalisation_draws = args.get_int("draws", o.normalisation_draws, 1, 100000000);
-  o.precision = parse_mode(args.get("precision", "fast"));
+  o.precision = parse_precision(args.get("precision", "fast"));
   o.threads = int(args.get_int("threads", 0, 0, 1024));
   o.checkpoint_path = args.get("checkpoint");
   o.checkpoint_every = args.get_int("checkpoint-every", o.checkpoint_every, 1, 100000000);

@@ -116,7 +116,7 @@ TrainOptions training_options_from(const Args& args) {
     throw UsageError(e.what());
   }
   options.penalty_folder = args.get("penalty-images");
-  options.precision = parse_mode(args.get("precision", "fast"));
+  options.precision = parse_precision(args.get("precision", "fast"));
   options.seed = uint64_t(args.get_int("seed", 42, 0, INT64_MAX));
   options.validation_fraction = args.get_double("holdout", 0.1);
   options.device = parse_device(args.get("device", "auto"));

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "efficientad/detection.h"
 #include "efficientad/image.h"
 #include "efficientad/model.h"
 
@@ -14,32 +15,6 @@ struct DetectorOptions {
   Device device = Device::Auto;
   Mode mode = Mode::Fast;
   int threads = 0;  // CPU threads for the networks; 0 = one per core
-};
-
-// A dense float map, row-major.
-struct AnomalyMap {
-  int width = 0;
-  int height = 0;
-  std::vector<float> values;
-
-  float at(int x, int y) const { return values[size_t(y) * width + x]; }
-  float max() const;
-};
-
-struct DetectOptions {
-  // Resolution of the returned maps: 0 x 0 (default) means each image's own size; otherwise this size.
-  int map_width = 0;
-  int map_height = 0;
-  // Also return the normalised local (student-teacher) and global (student-autoencoder) maps.
-  bool component_maps = false;
-};
-
-struct Detection {
-  float score = 0;         // max of the combined map (Algorithm 2, line 11)
-  bool anomalous = false;  // score > the detector's threshold
-  AnomalyMap map;          // combined normalised map, 0.5 * local + 0.5 * global
-  AnomalyMap local_map;    // filled when DetectOptions::component_maps
-  AnomalyMap global_map;
 };
 
 class Detector {
@@ -53,8 +28,8 @@ class Detector {
   // One result per image. Images may differ in size and pixel format; each is resized to the model's input.
   // Throws ImageError for an empty image. Safe to call from any thread; calls are serialised (the networks run on
   // one thread owned by the Detector).
-  std::vector<Detection> detect(const std::vector<ImageView>& images, const DetectOptions& options = {});
-  Detection detect(const ImageView& image, const DetectOptions& options = {});
+  std::vector<Detection> detect(const std::vector<ImageView>& images, const MapOptions& options = {});
+  Detection detect(const ImageView& image, const MapOptions& options = {});
 
   const ModelInfo& info() const;
   Device device() const;  // the device actually used (never Auto)

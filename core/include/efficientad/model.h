@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "efficientad/options.h"
+
 namespace efficientad {
 
 // EfficientAD-S (paper Table 6) or EfficientAD-M (Table 7).
@@ -11,16 +13,6 @@ enum class Variant { Small, Medium };
 
 const char* variant_name(Variant variant);            // "S" / "M"
 Variant parse_variant(const std::string& text);        // "S", "small", "M", "medium"; throws InvalidArgument
-
-// Where the networks run. Auto picks CUDA when this build and machine have it, else the CPU.
-enum class Device { Auto, Cpu, Cuda };
-const char* device_name(Device device);
-Device parse_device(const std::string& text);
-
-// Exact: fp32 and the paper's formulas. Fast: reduced precision and folded normalisations (see README).
-enum class Mode { Exact, Fast };
-const char* mode_name(Mode mode);
-Mode parse_mode(const std::string& text);
 
 // The shape of the networks. Inputs are resized to input_width x input_height before the networks see them;
 // anomaly maps are returned at the caller's resolution.
@@ -55,7 +47,7 @@ struct Provenance {
   int64_t train_images = 0;
   int64_t validation_images = 0;
   int64_t penalty_images = 0;   // natural images used for the pretraining penalty (0: penalty off)
-  std::string teacher_origin;   // "random (seed N)" or "file <name> (sha256 ...)"
+  std::string teacher_origin;   // "random (seed N)" or "file <name> (id <16 hex digits>): <its origin>"
   bool teacher_random = true;
   std::string precision;        // training precision: "exact" (fp32) or "fast" (bf16 autocast)
   uint64_t seed = 0;

@@ -19,7 +19,7 @@ struct TrainOptions {
   std::string teacher_path;        // pretrained teacher file; empty trains with a random teacher (loud warning)
   std::string penalty_folder;      // natural images for the pretraining penalty; empty disables the penalty
   Device device = Device::Auto;
-  Mode precision = Mode::Fast;     // Fast: bf16 autocast + channels-last; Exact: fp32
+  Precision precision = Precision::Fast;  // Fast: bf16 autocast + channels-last; Exact: fp32
   double validation_fraction = 0.1;  // held out for the map quantiles and the threshold
   int threads = 0;                 // 0 = one per core
   int64_t teacher_cache_mb = 2048; // memory for cached teacher outputs of un-augmented training images

@@ -4,9 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "efficientad/errors.h"
-
-namespace efficientad::ops {
+namespace efficientad::ops::cpu {
 
 namespace {
 
@@ -48,11 +46,9 @@ void resize_bilinear(const std::vector<float>& in, int in_w, int in_h, float* ou
 
 }  // namespace
 
-void postprocess_maps_cpu(const float* map_st, const float* map_ae, const MapGrid& g, const MapQuantiles& q,
-                          float* combined_out, float* local_out, float* global_out) {
-  if (g.feature_width <= 0 || g.feature_height <= 0 || g.border < 0 || g.out_width <= 0 || g.out_height <= 0) {
-    throw InvalidArgument("postprocess_maps: invalid map grid");
-  }
+void postprocess_maps(const float* map_st, const float* map_ae, const MapGrid& g, const MapQuantiles& q,
+                      float* combined_out, float* local_out, float* global_out) {
+  check_postprocess_inputs(map_st, map_ae, g, q, combined_out);
   const int pw = g.feature_width + 2 * g.border;
   const int ph = g.feature_height + 2 * g.border;
   std::vector<float> local(size_t(pw) * ph, 0.0f), global(local.size(), 0.0f), combined(local.size(), 0.0f);
@@ -72,4 +68,4 @@ void postprocess_maps_cpu(const float* map_st, const float* map_ae, const MapGri
   if (global_out) resize_bilinear(global, pw, ph, global_out, g.out_width, g.out_height);
 }
 
-}  // namespace efficientad::ops
+}  // namespace efficientad::ops::cpu

@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "ops/map_postprocess.h"
 #include "efficientad/errors.h"
+#include "ops/map_postprocess.h"
 
-namespace efficientad::ops {
+namespace efficientad::ops::cuda {
 
 namespace {
 
@@ -60,12 +60,9 @@ void check(cudaError_t status, const char* what) {
 
 }  // namespace
 
-void postprocess_maps_cuda(const float* map_st, const float* map_ae, const MapGrid& g, const MapQuantiles& q,
-                           float* combined_out, float* local_out, float* global_out, void* stream) {
-  if (g.feature_width <= 0 || g.feature_height <= 0 || g.border < 0 || g.out_width <= 0 || g.out_height <= 0) {
-    throw InvalidArgument("postprocess_maps: invalid map grid");
-  }
-  if (!map_st || !map_ae || !combined_out) throw InvalidArgument("postprocess_maps: null device pointer");
+void postprocess_maps(const float* map_st, const float* map_ae, const MapGrid& g, const MapQuantiles& q,
+                      float* combined_out, float* local_out, float* global_out, void* stream) {
+  check_postprocess_inputs(map_st, map_ae, g, q, combined_out);
   const Normaliser n{q.st_a, 0.1f / (q.st_b - q.st_a), q.ae_a, 0.1f / (q.ae_b - q.ae_a)};
   const dim3 block(32, 8);
   const dim3 blocks((g.out_width + block.x - 1) / block.x, (g.out_height + block.y - 1) / block.y);
@@ -74,9 +71,9 @@ void postprocess_maps_cuda(const float* map_st, const float* map_ae, const MapGr
   check(cudaGetLastError(), "map post-processing launch");
 }
 
-bool cuda_available() {
+bool device_available() {
   int count = 0;
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
-}  // namespace efficientad::ops
+}  // namespace efficientad::ops::cuda

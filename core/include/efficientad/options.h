@@ -1,0 +1,23 @@
+// The choices shared by inference and training: where the networks run and in which precision.
+#pragma once
+
+#include <string>
+
+namespace efficientad {
+
+// Where the networks run. Auto picks CUDA when this build and machine have it, else the CPU.
+enum class Device { Auto, Cpu, Cuda };
+const char* device_name(Device device);
+Device parse_device(const std::string& text);  // "auto", "cpu", "cuda"/"gpu"; throws InvalidArgument
+
+// Inference. Exact: fp32 and the paper's formulas. Fast: reduced precision and folded normalisations (README).
+enum class Mode { Exact, Fast };
+const char* mode_name(Mode mode);
+Mode parse_mode(const std::string& text);  // "exact", "fast"; throws InvalidArgument
+
+// Training and distillation arithmetic. Exact: fp32. Fast: bf16 autocast where the CPU multiplies bf16 natively.
+enum class Precision { Exact, Fast };
+const char* precision_name(Precision precision);
+Precision parse_precision(const std::string& text);  // "exact", "fast"; throws InvalidArgument
+
+}  // namespace efficientad

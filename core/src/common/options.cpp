@@ -1,0 +1,44 @@
+// Names of the shared options, as the command line, the elements and the model files spell them.
+#include "efficientad/options.h"
+
+#include "common/text.h"
+#include "efficientad/errors.h"
+
+namespace efficientad {
+
+const char* device_name(Device device) {
+  switch (device) {
+    case Device::Auto: return "auto";
+    case Device::Cpu: return "cpu";
+    case Device::Cuda: return "cuda";
+  }
+  return "?";
+}
+
+Device parse_device(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "auto") return Device::Auto;
+  if (t == "cpu") return Device::Cpu;
+  if (t == "cuda" || t == "gpu") return Device::Cuda;
+  throw InvalidArgument("unknown device '" + text + "': use auto, cpu or cuda");
+}
+
+const char* mode_name(Mode mode) { return mode == Mode::Exact ? "exact" : "fast"; }
+
+Mode parse_mode(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "exact") return Mode::Exact;
+  if (t == "fast") return Mode::Fast;
+  throw InvalidArgument("unknown mode '" + text + "': use exact or fast");
+}
+
+const char* precision_name(Precision precision) { return precision == Precision::Exact ? "exact" : "fast"; }
+
+Precision parse_precision(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "exact") return Precision::Exact;
+  if (t == "fast") return Precision::Fast;
+  throw InvalidArgument("unknown precision '" + text + "': use exact or fast");
+}
+
+}  // namespace efficientad

@@ -1,0 +1,267 @@
+#include "efficientad/benchmark.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/device.h"
+#include "efficientad/errors.h"
+#include "inference/detection.h"
+#include "inference/map_computer.h"
+#include "training/train_step.h"
+
+namespace efficientad {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using detail::Networks;
+
+double elapsed_ms(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+Networks random_networks(const ModelGeometry& g) {
+  at::manual_seed(0);
+  Networks n;
+  n.geometry = g;
+  n.teacher = detail::make_pdn(g.variant, detail::kTeacherChannels, g.padding);
+  n.student = detail::make_pdn(g.variant, 2 * detail::kTeacherChannels, g.padding);
+  n.autoencoder = detail::make_autoencoder(g);
+  n.teacher_mean = at::zeros({detail::kTeacherChannels});
+  n.teacher_std = at::ones({detail::kTeacherChannels});
+  const at::Tensor sample = detail::imagenet_normalize(at::rand({1, 3, g.input_height, g.input_width}));
+  n.teacher_activation_max = detail::hidden_activation_max(n.teacher, sample);
+  n.student_activation_max = detail::hidden_activation_max(n.student, sample);
+  return n;
+}
+
+// A deterministic textured test image batch, uint8 NHWC.
+at::Tensor bench_images(const ModelGeometry& g, int batch) {
+  at::manual_seed(1);
+  return at::randint(0, 256, {batch, g.input_height, g.input_width, 3}, at::kByte);
+}
+
+// The naive post-processing: the reference implementation's tensor ops (normalise, combine, pad, interpolate).
+at::Tensor naive_combined(const detail::RawMaps& raw, const ModelInfo& info) {
+  const auto& q = info.quantiles;
+  const at::Tensor st = 0.1 * (raw.st - q.st_a) / (q.st_b - q.st_a);
+  const at::Tensor ae = 0.1 * (raw.ae - q.ae_a) / (q.ae_b - q.ae_a);
+  const int64_t b = info.geometry.map_border_cells();
+  const at::Tensor padded = at::constant_pad_nd((0.5 * st + 0.5 * ae).unsqueeze(1), {b, b, b, b}, 0.0);
+  return at::upsample_bilinear2d(padded, {info.geometry.input_height, info.geometry.input_width}, false).squeeze(1);
+}
+
+at::Tensor optimised_combined(const detail::RawMaps& raw, const ModelInfo& info) {
+  const auto& g = info.geometry;
+  at::Tensor out = at::empty({raw.st.size(0), g.input_height, g.input_width});
+  const size_t cells = size_t(raw.st.size(1) * raw.st.size(2));
+  for (int64_t i = 0; i < raw.st.size(0); ++i) {
+    const Detection d = detail::finish_detection(raw.st.data_ptr<float>() + i * cells, raw.ae.data_ptr<float>() + i * cells,
+                                                 info, g.input_width, g.input_height, false, info.threshold);
+    std::copy(d.map.values.begin(), d.map.values.end(), out[i].data_ptr<float>());
+  }
+  return out;
+}
+
+// A memory figure of /proc/self/status in MB ("VmRSS:" now, "VmHWM:" the peak since the last
+// reset_peak_memory()); -1 where there is no /proc.
+double memory_mb(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::atof(line.c_str() + std::strlen(field)) / 1024.0;  // kB
+  }
+  return -1;
+}
+
+bool reset_peak_memory() { return bool(std::ofstream("/proc/self/clear_refs") << "5"); }
+
+// What one call adds to resident memory at its peak: the call runs once after the peak is reset.
+double peak_added_mb(const std::function<void()>& call) {
+  if (!reset_peak_memory()) return -1;
+  const double before = memory_mb("VmRSS:");
+  call();
+  const double peak = memory_mb("VmHWM:");
+  return before < 0 || peak < 0 ? -1 : std::max(0.0, peak - before);
+}
+
+double max_relative_diff(const at::Tensor& a, const at::Tensor& reference) {
+  return ((a - reference).abs().max() / reference.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+std::string format_row(const BenchmarkRow& r) {
+  char line[200];
+  std::snprintf(line, sizeof line, "  %-50s %8.1f ms %7.1f img/s  %5.2fx", r.name.c_str(), r.mean_ms,
+                1000.0 / r.mean_ms, r.ratio);
+  std::string s = line;
+  if (r.peak_mb >= 0) {
+    std::snprintf(line, sizeof line, "  peak +%.0f MB", r.peak_mb);
+    s += line;
+  }
+  if (r.max_relative_diff >= 0) {
+    std::snprintf(line, sizeof line, "   map diff vs naive %.2e", r.max_relative_diff);
+    s += line;
+  }
+  return s + "\n";
+}
+
+}  // namespace
+
+std::string BenchmarkReport::text() const {
+  std::ostringstream out;
+  out << setup << "\n";
+  if (!inference.empty()) {
+    out << "inference per image, host image to host map (targets: exact <= 0.70x with map diff <= 1e-4, fast <= 0.25x):\n";
+    for (const auto& r : inference) out << format_row(r);
+  }
+  if (!training.empty()) {
+    out << "training step (target: optimised fast step <= 0.40x naive):\n";
+    for (const auto& r : training) out << format_row(r);
+  }
+  return out.str();
+}
+
+namespace {
+
+// What is timed: a model file's networks, or random ones of the asked geometry, and one batch of images.
+struct Subject {
+  ModelInfo info;
+  Networks nets;
+  at::Tensor images;  // uint8 NHWC
+};
+
+Subject load_subject(const BenchmarkOptions& o) {
+  Subject s;
+  if (!o.model_path.empty()) {
+    detail::LoadedModel m = detail::load_model(o.model_path);
+    s.info = m.info;
+    s.nets = m.nets;
+  } else {
+    validate_geometry(o.geometry);
+    s.info.geometry = o.geometry;
+    s.nets = random_networks(o.geometry);
+  }
+  s.images = bench_images(s.info.geometry, o.batch);
+  if (o.model_path.empty()) {  // quantiles that put the random maps on the usual scale
+    const detail::RawMaps raw = detail::reference_maps(s.nets, s.images);
+    s.info.quantiles = {at::quantile(raw.st, 0.9).item<float>(), at::quantile(raw.st, 0.995).item<float>(),
+                        at::quantile(raw.ae, 0.9).item<float>(), at::quantile(raw.ae, 0.995).item<float>()};
+    s.info.threshold = 0.5f;
+  }
+  return s;
+}
+
+// Runs the contenders in turns, so that drift of the machine's speed affects all alike; returns each one's total
+// milliseconds over the timed rounds. `before_timing` runs once when the warm-up ends.
+std::vector<double> interleaved_rounds(const std::vector<std::function<void()>>& contenders, int warmup, int rounds,
+                                       const std::function<void()>& before_timing = {}) {
+  std::vector<double> total(contenders.size(), 0.0);
+  for (int round = 0; round < warmup + rounds; ++round) {
+    if (round == warmup && before_timing) before_timing();
+    for (size_t c = 0; c < contenders.size(); ++c) {
+      const auto start = Clock::now();
+      contenders[c]();
+      if (round >= warmup) total[c] += elapsed_ms(start);
+    }
+  }
+  return total;
+}
+
+// Naive vs exact vs fast inference, host image to host map, with the peak memory of each and its map difference.
+std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subject& s, Device device,
+                                         const std::function<void(const std::string&)>& log) {
+  const detail::MapComputer exact(s.nets, Mode::Exact, device);
+  const detail::MapComputer fast(s.nets, Mode::Fast, device);
+  std::vector<std::function<at::Tensor()>> paths = {
+      [&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); },
+      [&] { return optimised_combined(exact.compute(s.images), s.info); },
+      [&] { return optimised_combined(fast.compute(s.images), s.info); },
+  };
+  const std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
+                                          "fast (" + fast.precision() + ")"};
+  std::vector<at::Tensor> outputs(paths.size());
+  std::vector<std::function<void()>> contenders;
+  for (size_t p = 0; p < paths.size(); ++p) contenders.push_back([&, p] { outputs[p] = paths[p](); });
+  std::vector<double> peak(paths.size(), -1.0);
+  auto measure_peaks = [&] {  // each alone, warm, so that each peak is its own
+    for (size_t p = 0; device == Device::Cpu && p < paths.size(); ++p) peak[p] = peak_added_mb([&] { paths[p](); });
+  };
+  if (log) log("inference benchmark: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) + " rounds");
+  const std::vector<double> total = interleaved_rounds(contenders, o.warmup, o.iterations, measure_peaks);
+  std::vector<BenchmarkRow> rows;
+  for (size_t p = 0; p < paths.size(); ++p) {
+    BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, 0, p == 0 ? -1 : max_relative_diff(outputs[p], outputs[0]),
+                     peak[p]};
+    row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Naive vs exact vs fast training steps, from the same starting weights; the naive one keeps NCHW fp32 as a
+// direct port would.
+std::vector<BenchmarkRow> training_rows(const BenchmarkOptions& o, const Subject& s, Device device,
+                                        const std::function<void(const std::string&)>& log) {
+  const ModelGeometry& g = s.info.geometry;
+  Networks naive_nets = random_networks(g), exact_nets = random_networks(g), fast_nets = random_networks(g);
+  auto naive_optimizer = detail::make_optimizer(naive_nets);
+  for (auto& group : naive_optimizer->param_groups()) {
+    for (auto& p : group.params()) p.requires_grad_(true);
+  }
+  detail::StepRunner exact_runner(exact_nets, Precision::Exact, detail::torch_device(device));
+  detail::StepRunner fast_runner(fast_nets, Precision::Fast, detail::torch_device(device));
+  detail::StepInputs in;
+  in.image = detail::to_unit_float(s.images.narrow(0, 0, 1)).contiguous();
+  in.penalty = in.image.flip({3}).contiguous();
+  in.augmentation = 2;
+  in.factor = 1.1f;
+  detail::StepInputs cached = in;
+  cached.teacher_target = exact_runner.teacher_output(in.image, true);
+  detail::StepInputs cached_bf16 = in;
+  cached_bf16.teacher_target = fast_runner.teacher_output(in.image, true).to(at::kBFloat16);
+
+  const std::vector<std::function<void()>> steps = {
+      [&] { detail::reference_step(naive_nets, *naive_optimizer, in); },
+      [&] { exact_runner.step(cached); },
+      [&] { fast_runner.step(cached_bf16); },
+  };
+  const std::vector<std::string> names = {"naive fp32 step (reference port)", "exact step (fp32, cached, batched)",
+                                          std::string("fast step (") + (fast_runner.uses_bf16() ? "bf16" : "fp32") +
+                                              ", cached, batched)"};
+  const int warmup = std::min(o.warmup, 2);
+  if (log) log("training benchmark: " + std::to_string(warmup) + " warm-up + " + std::to_string(o.train_steps) + " rounds");
+  const std::vector<double> total = interleaved_rounds(steps, warmup, o.train_steps);
+  std::vector<BenchmarkRow> rows;
+  for (size_t i = 0; i < steps.size(); ++i) rows.push_back({names[i], total[i] / o.train_steps, total[i] / total[0], -1, -1});
+  return rows;
+}
+
+}  // namespace
+
+BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<void(const std::string&)>& log) {
+  if (o.iterations < 1 || o.warmup < 0 || o.batch < 1 || o.train_steps < 0) {
+    throw InvalidArgument("benchmark: iterations and batch must be >= 1, warm-up and training steps >= 0");
+  }
+  const Device device = detail::resolve_device(o.device);
+  detail::set_cpu_threads(o.threads);
+  const Subject subject = load_subject(o);
+  const ModelGeometry& g = subject.info.geometry;
+  BenchmarkReport report;
+  char setup[256];
+  std::snprintf(setup, sizeof setup, "EfficientAD-%s, %dx%d, padding %s, batch %d, %s, %d threads, mean of %d after %d warm-up",
+                variant_name(g.variant), g.input_width, g.input_height, g.padding ? "on" : "off", o.batch,
+                device_name(device), at::get_num_threads(), o.iterations, o.warmup);
+  report.setup = setup;
+  report.inference = inference_rows(o, subject, device, log);
+  if (o.train_steps > 0) report.training = training_rows(o, subject, device, log);
+  return report;
+}
+
+}  // namespace efficientad

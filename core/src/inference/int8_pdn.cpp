@@ -1,0 +1,195 @@
+#include "inference/int8_pdn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+#include "config.h"
+#include "efficientad/errors.h"
+
+#if EFFICIENTAD_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace efficientad::detail {
+
+bool Int8Pdn::available() { return EFFICIENTAD_HAVE_ONEDNN != 0; }
+
+#if EFFICIENTAD_HAVE_ONEDNN
+
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+// Raw-pixel value of a zero in ImageNet-normalised units (mean x 255, rounded): what PDN zero padding becomes
+// once the normalisation lives in the first layer's weights.
+constexpr uint8_t kMeanPixel[3] = {124, 116, 104};
+
+// One layer in integer form. oneDNN computes dst = output_scale[oc] * (sum(src_u8 * weight_s8) + bias[oc]).
+struct QuantisedLayer {
+  ConvSpec spec;
+  std::vector<int8_t> weight;       // OIHW
+  std::vector<float> bias;          // in accumulator units
+  std::vector<float> output_scale;  // per output channel
+  bool hidden;                      // u8 output with ReLU; else fp32 output
+};
+
+std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers) {
+  std::vector<QuantisedLayer> out;
+  float input_scale = 1.0f;  // the first layer reads raw pixels
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Int8LayerWeights& l = layers[i];
+    const int64_t oc = l.spec.out_channels, per_oc = l.spec.in_channels * l.spec.kernel * l.spec.kernel;
+    if (int64_t(l.weight.size()) != oc * per_oc || int64_t(l.bias.size()) != oc) {
+      throw InvalidArgument("int8 PDN: layer " + l.spec.name + " has weights of the wrong size");
+    }
+    QuantisedLayer q{l.spec, std::vector<int8_t>(l.weight.size()), std::vector<float>(size_t(oc)),
+                     std::vector<float>(size_t(oc)), i + 1 < layers.size()};
+    if (q.hidden && !(l.activation_max > 0)) throw InvalidArgument("int8 PDN: layer " + l.spec.name + " is not calibrated");
+    const float output_unit = q.hidden ? Int8Pdn::kHeadroom * l.activation_max / 255.0f : 1.0f;
+    for (int64_t o = 0; o < oc; ++o) {
+      const float* w = &l.weight[size_t(o * per_oc)];
+      float largest = 0;
+      for (int64_t k = 0; k < per_oc; ++k) largest = std::max(largest, std::abs(w[k]));
+      const float weight_unit = largest > 0 ? largest / 127.0f : 1.0f;
+      for (int64_t k = 0; k < per_oc; ++k) {
+        q.weight[size_t(o * per_oc + k)] = int8_t(std::lround(std::clamp(w[k] / weight_unit, -127.0f, 127.0f)));
+      }
+      const float accumulator_unit = input_scale * weight_unit;
+      q.bias[size_t(o)] = l.bias[size_t(o)] / accumulator_unit;
+      q.output_scale[size_t(o)] = accumulator_unit / output_unit;
+    }
+    out.push_back(std::move(q));
+    input_scale = output_unit;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Int8Pdn::Impl {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::vector<QuantisedLayer> layers;
+  bool padding;
+  int width, height;
+
+  // Primitives and buffers for `built_count` images.
+  int built_count = 0;
+  std::vector<std::pair<dnnl::primitive, std::unordered_map<int, memory>>> steps;
+  memory input, output;
+  std::vector<uint8_t> padded_images;
+
+  int first_padding() const { return padding ? int(layers.front().spec.padding) : 0; }
+
+  void build(int count) {
+    steps.clear();
+    const int pad = first_padding();  // applied by copying into a mean-filled buffer, see run()
+    memory::dim h = height + 2 * pad, w = width + 2 * pad, c = 3;
+    input = memory({{count, c, h, w}, dt::u8, tag::nhwc}, engine, DNNL_MEMORY_NONE);
+    memory current = input;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const QuantisedLayer& l = layers[i];
+      const memory::dim p = i == 0 ? 0 : l.spec.padding, k = l.spec.kernel, oc = l.spec.out_channels;
+      const memory::dim oh = h + 2 * p - k + 1, ow = w + 2 * p - k + 1;
+      const memory::desc dst_md({count, oc, oh, ow}, l.hidden ? dt::u8 : dt::f32, tag::nhwc);
+      const memory::desc weight_md({oc, c, k, k}, dt::s8, tag::any);
+      const memory::desc bias_md({oc}, dt::f32, tag::x);
+      dnnl::primitive_attr attr;
+      attr.set_output_scales(1 << 1, l.output_scale);
+      if (l.hidden) {
+        dnnl::post_ops relu;
+        relu.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        attr.set_post_ops(relu);
+      }
+      const dnnl::convolution_forward::primitive_desc pd(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                          current.get_desc(), weight_md, bias_md, dst_md, {1, 1}, {p, p}, {p, p}),
+          attr, engine);
+      memory plain_weights({{oc, c, k, k}, dt::s8, tag::oihw}, engine, const_cast<int8_t*>(l.weight.data()));
+      memory weights(pd.weights_desc(), engine);
+      dnnl::reorder(plain_weights, weights).execute(stream, plain_weights, weights);
+      memory bias(bias_md, engine, const_cast<float*>(l.bias.data()));
+      memory dst = l.hidden ? memory(dst_md, engine) : memory(dst_md, engine, DNNL_MEMORY_NONE);
+      steps.push_back({dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, current},
+                                                        {DNNL_ARG_WEIGHTS, weights},
+                                                        {DNNL_ARG_BIAS, bias},
+                                                        {DNNL_ARG_DST, dst}}});
+      current = dst;
+      h = oh, w = ow, c = oc;
+      if (l.spec.avg_pool) {
+        const memory::dim pp = pdn_pool_padding(padding);
+        const memory::dim ph = (h + 2 * pp - 2) / 2 + 1, pw = (w + 2 * pp - 2) / 2 + 1;
+        const memory::desc pooled_md({count, c, ph, pw}, dt::u8, tag::nhwc);
+        // PyTorch's AvgPool2d counts padding zeros (count_include_pad) and drops a trailing odd row/column.
+        const dnnl::pooling_forward::primitive_desc pool_pd(
+            dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_include_padding,
+                                        current.get_desc(), pooled_md, {2, 2}, {2, 2}, {pp, pp},
+                                        {pp - ((h + 2 * pp - 2) % 2), pp - ((w + 2 * pp - 2) % 2)}),
+            engine);
+        memory pooled(pooled_md, engine);
+        steps.push_back({dnnl::pooling_forward(pool_pd), {{DNNL_ARG_SRC, current}, {DNNL_ARG_DST, pooled}}});
+        current = pooled;
+        h = ph, w = pw;
+      }
+    }
+    output = current;
+    built_count = count;
+  }
+};
+
+Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>& layers, bool padding, int input_width, int input_height)
+    : impl_(std::make_unique<Impl>()) {
+  if (layers.empty() || layers.front().spec.in_channels != 3) throw InvalidArgument("int8 PDN: needs an RGB first layer");
+  impl_->layers = quantise(layers);
+  impl_->padding = padding;
+  impl_->width = input_width;
+  impl_->height = input_height;
+}
+
+Int8Pdn::~Int8Pdn() = default;
+
+void Int8Pdn::run(const uint8_t* images, int count, float* out) {
+  Impl& m = *impl_;
+  try {
+    if (count != m.built_count) m.build(count);
+    const int pad = m.first_padding();
+    if (pad > 0) {  // frame each image with the mean pixel, then copy it in
+      const int pw = m.width + 2 * pad, ph = m.height + 2 * pad;
+      m.padded_images.resize(size_t(count) * pw * ph * 3);
+      for (size_t i = 0; i < m.padded_images.size(); i += 3) std::memcpy(&m.padded_images[i], kMeanPixel, 3);
+      for (int n = 0; n < count; ++n) {
+        for (int y = 0; y < m.height; ++y) {
+          std::memcpy(&m.padded_images[((size_t(n) * ph + y + pad) * pw + pad) * 3],
+                      images + ((size_t(n) * m.height + y) * m.width) * 3, size_t(m.width) * 3);
+        }
+      }
+      m.input.set_data_handle(m.padded_images.data());
+    } else {
+      m.input.set_data_handle(const_cast<uint8_t*>(images));
+    }
+    m.output.set_data_handle(out);
+    for (auto& [primitive, args] : m.steps) primitive.execute(m.stream, args);
+    m.stream.wait();
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN int8 inference failed: ") + e.what());
+  }
+}
+
+#else  // no oneDNN in this build
+
+struct Int8Pdn::Impl {};
+
+Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>&, bool, int, int) {
+  throw Error("this build has no oneDNN: install libdnnl-dev and rebuild for the int8 fast mode");
+}
+Int8Pdn::~Int8Pdn() = default;
+void Int8Pdn::run(const uint8_t*, int, float*) {}
+
+#endif
+
+}  // namespace efficientad::detail

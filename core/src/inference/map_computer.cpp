@@ -1,0 +1,163 @@
+#include "inference/map_computer.h"
+
+#include "common/device.h"
+#include "efficientad/errors.h"
+#include "inference/int8_pdn.h"
+
+namespace efficientad::detail {
+
+namespace {
+
+// Mean over channels of the squared difference: the anomaly maps of Algorithm 2, lines 4-6.
+at::Tensor channel_mean_squared_difference(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).pow_(2).mean(1);
+}
+
+void to_layout(std::vector<Conv>& layers, at::ScalarType dtype, at::Device device) {
+  for (auto& c : layers) {
+    c.weight = c.weight.detach().to(device, dtype).contiguous(at::MemoryFormat::ChannelsLast);
+    c.bias = c.bias.detach().to(device, dtype);
+  }
+}
+
+at::Tensor imagenet(const float (&values)[3]) { return at::tensor(at::ArrayRef<float>(values, 3)).view({1, 3, 1, 1}); }
+
+// conv(W, (x - m) / s) == conv(W / s, x - m): the division moves into the weights. Zero padding of x - m is
+// zero padding of the normalised image, so this stays exact with PDN padding on.
+void fold_input_std(Conv& first) { first.weight = first.weight / imagenet(kImageNetStd); }
+
+// For raw pixels p in [0, 255]: conv(W, (p / 255 - m) / s) == conv(W / (255 s), p) - sum(W m / s) + b.
+void fold_raw_pixel_normalisation(Conv& first) {
+  const at::Tensor scaled = first.weight / imagenet(kImageNetStd);
+  first.bias = first.bias - (scaled * imagenet(kImageNetMean)).sum({1, 2, 3});
+  first.weight = scaled / 255.0f;
+}
+
+// (conv(W, x) + b - mu) / sigma == conv(W / sigma, x) + (b - mu) / sigma.
+void fold_teacher_statistics(Conv& last, const at::Tensor& mean, const at::Tensor& std) {
+  last.weight = last.weight / std.view({-1, 1, 1, 1});
+  last.bias = (last.bias - mean) / std;
+}
+
+std::vector<float> values_of(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& g) {
+  at::NoGradGuard no_grad;
+  fold_raw_pixel_normalisation(net.layers.front());
+  const std::vector<float> maxima = values_of(activation_max);
+  std::vector<Int8LayerWeights> layers;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Conv& c = net.layers[i];
+    layers.push_back({c.spec, values_of(c.weight), values_of(c.bias), i < maxima.size() ? maxima[i] : 0.0f});
+  }
+  return std::make_unique<Int8Pdn>(layers, net.padding, g.input_width, g.input_height);
+}
+
+at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images) {
+  at::NoGradGuard no_grad;
+  std::vector<float> maxima;
+  at::Tensor x = normalised_images;
+  for (size_t i = 0; i + 1 < net.layers.size(); ++i) {
+    const Conv& layer = net.layers[i];
+    x = at::relu(layer(x));
+    maxima.push_back(std::max(x.max().item<float>(), 1e-6f));  // a dead layer still gets a usable range
+    if (layer.spec.avg_pool) {
+      const int64_t p = pdn_pool_padding(net.padding);
+      x = at::avg_pool2d(x, {2, 2}, {2, 2}, {p, p});
+    }
+  }
+  return at::tensor(maxima);
+}
+
+MapComputer::MapComputer(const Networks& nets, Mode mode, Device device)
+    : mode_(mode), device_(torch_device(device)), nets_(nets) {
+  at::NoGradGuard no_grad;
+  if (mode == Mode::Exact) {
+    dtype_ = at::kFloat;
+  } else if (device_.is_cuda()) {
+    dtype_ = at::kHalf;  // the paper times EfficientAD in float16 on GPUs
+  } else {
+    dtype_ = cpu_has_native_bf16() ? at::kBFloat16 : at::kFloat;
+  }
+  precision_ = dtype_ == at::kFloat ? "fp32" : dtype_ == at::kHalf ? "fp16" : "bf16";
+
+  if (mode == Mode::Fast) {
+    fold_teacher_statistics(nets_.teacher.layers.back(), nets_.teacher_mean, nets_.teacher_std);
+    if (device_.is_cpu() && Int8Pdn::available()) {
+      teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry);
+      student_int8_ = compile_int8(nets_.student, nets.student_activation_max, nets.geometry);
+      precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
+    }
+    fold_input_std(nets_.teacher.layers.front());
+    fold_input_std(nets_.student.layers.front());
+    fold_input_std(nets_.autoencoder.encoder.front());
+  }
+  if (!teacher_int8_) {  // else only the autoencoder runs through LibTorch
+    to_layout(nets_.teacher.layers, dtype_, device_);
+    to_layout(nets_.student.layers, dtype_, device_);
+  }
+  to_layout(nets_.autoencoder.encoder, dtype_, device_);
+  to_layout(nets_.autoencoder.decoder, dtype_, device_);
+  nets_.teacher_mean = nets_.teacher_mean.to(device_).view({1, -1, 1, 1});
+  nets_.teacher_std = nets_.teacher_std.to(device_).view({1, -1, 1, 1});
+}
+
+MapComputer::~MapComputer() = default;
+
+RawMaps MapComputer::compute_int8(const at::Tensor& rgb_u8_nhwc) const {
+  at::NoGradGuard no_grad;
+  const at::Tensor pixels = rgb_u8_nhwc.contiguous();
+  const int count = int(pixels.size(0));
+  const int64_t c = kTeacherChannels, h = nets_.geometry.feature_height(), w = nets_.geometry.feature_width();
+  const at::Tensor teacher = at::empty({count, h, w, c}), student = at::empty({count, h, w, 2 * c});
+  teacher_int8_->run(pixels.data_ptr<uint8_t>(), count, teacher.data_ptr<float>());
+  student_int8_->run(pixels.data_ptr<uint8_t>(), count, student.data_ptr<float>());
+  const at::Tensor x = (to_unit_float(pixels) - imagenet(kImageNetMean)).to(dtype_).contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor autoencoder = nets_.autoencoder.forward(x, false).to(at::kFloat).permute({0, 2, 3, 1});
+  RawMaps maps;  // channels are the last dimension here
+  maps.st = (teacher - student.narrow(3, 0, c)).pow_(2).mean(3).contiguous();
+  maps.ae = (autoencoder - student.narrow(3, c, c)).pow_(2).mean(3).contiguous();
+  return maps;
+}
+
+RawMaps MapComputer::compute(const at::Tensor& rgb_u8_nhwc) const {
+  if (teacher_int8_) return compute_int8(rgb_u8_nhwc);
+  at::NoGradGuard no_grad;
+  at::Tensor x = to_unit_float(rgb_u8_nhwc.to(device_));  // channels-last view of NHWC
+  const int64_t c = kTeacherChannels;
+  at::Tensor teacher, student, autoencoder;
+  if (mode_ == Mode::Exact) {
+    x = imagenet_normalize(x).contiguous(at::MemoryFormat::ChannelsLast);
+    teacher = (nets_.teacher.forward(x) - nets_.teacher_mean) / nets_.teacher_std;
+    student = nets_.student.forward(x);
+    autoencoder = nets_.autoencoder.forward(x, false);
+  } else {
+    x = (x - imagenet(kImageNetMean).to(device_)).to(dtype_).contiguous(at::MemoryFormat::ChannelsLast);
+    teacher = nets_.teacher.forward(x).to(at::kFloat);  // already normalised by the folded weights
+    student = nets_.student.forward(x).to(at::kFloat);
+    autoencoder = nets_.autoencoder.forward(x, false).to(at::kFloat);
+  }
+  RawMaps maps;
+  maps.st = channel_mean_squared_difference(teacher, student.narrow(1, 0, c)).to(at::kCPU).contiguous();
+  maps.ae = channel_mean_squared_difference(autoencoder, student.narrow(1, c, c)).to(at::kCPU).contiguous();
+  return maps;
+}
+
+RawMaps reference_maps(const Networks& nets, const at::Tensor& rgb_u8_nhwc) {
+  at::NoGradGuard no_grad;
+  const at::Tensor x = imagenet_normalize(to_unit_float(rgb_u8_nhwc).contiguous());
+  at::Tensor teacher = nets.teacher.forward(x);
+  teacher = (teacher - nets.teacher_mean.view({1, -1, 1, 1})) / nets.teacher_std.view({1, -1, 1, 1});
+  const at::Tensor student = nets.student.forward(x);
+  const at::Tensor autoencoder = nets.autoencoder.forward(x, false);
+  const int64_t c = kTeacherChannels;
+  return RawMaps{channel_mean_squared_difference(teacher, student.narrow(1, 0, c)).contiguous(),
+                 channel_mean_squared_difference(autoencoder, student.narrow(1, c, c)).contiguous()};
+}
+
+}  // namespace efficientad::detail

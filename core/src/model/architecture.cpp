@@ -1,0 +1,65 @@
+#include "model/architecture.h"
+
+namespace efficientad::detail {
+
+int pdn_pool_padding(bool padding) { return padding ? 1 : 0; }
+
+std::vector<ConvSpec> pdn_layers(Variant variant, int64_t out, bool padding) {
+  const int64_t p = padding ? 1 : 0;
+  if (variant == Variant::Small) {  // Table 6
+    return {
+        {"conv1", 3, 128, 4, 1, 3 * p, true, true},
+        {"conv2", 128, 256, 4, 1, 3 * p, true, true},
+        {"conv3", 256, 256, 3, 1, 1 * p, true, false},
+        {"conv4", 256, out, 4, 1, 0, false, false},
+    };
+  }
+  return {  // Table 7
+      {"conv1", 3, 256, 4, 1, 3 * p, true, true},
+      {"conv2", 256, 512, 4, 1, 3 * p, true, true},
+      {"conv3", 512, 512, 1, 1, 0, true, false},
+      {"conv4", 512, 512, 3, 1, 1 * p, true, false},
+      {"conv5", 512, out, 4, 1, 0, true, false},
+      {"conv6", out, out, 1, 1, 0, false, false},
+  };
+}
+
+std::vector<ConvSpec> encoder_layers() {
+  return {
+      {"enc1", 3, 32, 4, 2, 1, true, false},  {"enc2", 32, 32, 4, 2, 1, true, false},
+      {"enc3", 32, 64, 4, 2, 1, true, false}, {"enc4", 64, 64, 4, 2, 1, true, false},
+      {"enc5", 64, 64, 4, 2, 1, true, false}, {"enc6", 64, 64, 8, 1, 0, false, false},
+  };
+}
+
+std::vector<ConvSpec> decoder_layers(int64_t out) {
+  std::vector<ConvSpec> layers;
+  for (int i = 1; i <= 6; ++i) layers.push_back({"dec" + std::to_string(i), 64, 64, 4, 1, 2, true, false});
+  layers.push_back({"dec7", 64, 64, 3, 1, 1, true, false});
+  layers.push_back({"dec8", 64, out, 3, 1, 1, false, false});
+  return layers;
+}
+
+std::vector<int> decoder_upsample_sides(int s, int feature_side) {
+  return {s / 64 - 1, s / 32, s / 16 - 1, s / 8, s / 4 - 1, s / 2 - 1, feature_side};
+}
+
+int pdn_output_side(Variant variant, bool padding, int side) {
+  const int pool_pad = pdn_pool_padding(padding);
+  for (const auto& l : pdn_layers(variant, kTeacherChannels, padding)) {
+    side = int((side + 2 * l.padding - l.kernel) / l.stride + 1);
+    if (l.avg_pool) side = (side + 2 * pool_pad - 2) / 2 + 1;
+  }
+  return side;
+}
+
+std::vector<TensorShape> conv_parameter_shapes(const std::vector<ConvSpec>& layers, const std::string& prefix) {
+  std::vector<TensorShape> shapes;
+  for (const auto& l : layers) {
+    shapes.push_back({prefix + l.name + ".weight", {l.out_channels, l.in_channels, l.kernel, l.kernel}});
+    shapes.push_back({prefix + l.name + ".bias", {l.out_channels}});
+  }
+  return shapes;
+}
+
+}  // namespace efficientad::detail

@@ -1,0 +1,43 @@
+// Loading and saving the networks of a model or teacher file (the torch side of model_format.h).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+#include "efficientad/model.h"
+#include "model/networks.h"
+
+namespace efficientad::detail {
+
+// Everything inference needs; one model file holds exactly this plus its ModelInfo.
+struct Networks {
+  ModelGeometry geometry;
+  Pdn teacher, student;
+  Autoencoder autoencoder;
+  at::Tensor teacher_mean, teacher_std;  // per-channel statistics of the teacher's outputs, [384]
+  // Largest activation of each hidden PDN layer (after ReLU) on training images, [layers - 1]: the ranges of the
+  // 8-bit activations of the fast int8 path.
+  at::Tensor teacher_activation_max, student_activation_max;
+};
+
+struct LoadedModel {
+  ModelInfo info;
+  Networks nets;
+};
+
+// Throws ModelFileError naming the file and the problem.
+LoadedModel load_model(const std::string& path);
+// Writes atomically. info.format_version and info.model_id are ignored (derived when reading).
+void save_model(const std::string& path, const Networks& nets, const ModelInfo& info);
+
+// A teacher file holds only teacher weights; padding is an inference choice and not part of the weights.
+struct LoadedTeacher {
+  Pdn teacher;
+  std::string origin;  // "file <name> (id <hash>)"
+};
+// Throws ModelFileError, also when the file's variant differs from `variant`.
+LoadedTeacher load_teacher(const std::string& path, Variant variant, bool padding);
+void save_teacher(const std::string& path, const Pdn& teacher, const std::string& origin_note);
+
+}  // namespace efficientad::detail

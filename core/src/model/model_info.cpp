@@ -1,0 +1,80 @@
+// Names, geometry and the torch-free model description.
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include "common/text.h"
+#include "model/architecture.h"
+#include "model/container.h"
+#include "efficientad/errors.h"
+#include "efficientad/model.h"
+#include "model/model_format.h"
+
+namespace efficientad {
+
+const char* variant_name(Variant variant) { return variant == Variant::Small ? "S" : "M"; }
+
+Variant parse_variant(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "s" || t == "small") return Variant::Small;
+  if (t == "m" || t == "medium") return Variant::Medium;
+  throw InvalidArgument("unknown variant '" + text + "': use S (small) or M (medium)");
+}
+
+int ModelGeometry::feature_width() const { return detail::pdn_output_side(variant, padding, input_width); }
+int ModelGeometry::feature_height() const { return detail::pdn_output_side(variant, padding, input_height); }
+
+int ModelGeometry::map_border_cells() const {
+  // Without padding each side loses 4 cells of the 4-pixel grid (receptive field 33 px, first centre at 16 px);
+  // padding them back with zeros makes the map cover the whole input, as the reference implementation does.
+  return padding ? 0 : 4;
+}
+
+void validate_geometry(const ModelGeometry& g) {
+  for (int side : {g.input_width, g.input_height}) {
+    if (side < kMinInputSide || side > kMaxInputSide) {
+      throw InvalidArgument("network input side " + std::to_string(side) + " is out of range: use " +
+                            std::to_string(kMinInputSide) + " to " + std::to_string(kMaxInputSide) +
+                            " pixels (the autoencoder needs at least 256)");
+    }
+  }
+}
+
+ModelInfo read_model_info(const std::string& path) {
+  const std::vector<uint8_t> bytes = detail::read_file_bytes(path);
+  return detail::validate_model(detail::parse(bytes, path), bytes, path);
+}
+
+std::string describe_file(const std::string& path) {
+  const std::vector<uint8_t> bytes = detail::read_file_bytes(path);
+  const detail::Container c = detail::parse(bytes, path);
+  if (c.value("kind", path) != detail::kKindTeacher) return describe(detail::validate_model(c, bytes, path));
+  const Variant variant = detail::validate_teacher(c, path);
+  return std::string("teacher file (for 'efficientad train --teacher')\n") + "variant:           EfficientAD-" +
+         variant_name(variant) + "\n" + "origin:            " + c.value("origin", path) + "\n";
+}
+
+std::string describe(const ModelInfo& info) {
+  const auto& g = info.geometry;
+  const auto& p = info.provenance;
+  std::ostringstream out;
+  out << "model id:          " << info.model_id << "\n"
+      << "format version:    " << info.format_version << "\n"
+      << "variant:           EfficientAD-" << variant_name(g.variant) << "\n"
+      << "network input:     " << g.input_width << "x" << g.input_height << " (PDN padding "
+      << (g.padding ? "on" : "off") << ", feature map " << g.feature_width() << "x" << g.feature_height() << ")\n"
+      << "map quantiles:     local q_a=" << info.quantiles.st_a << " q_b=" << info.quantiles.st_b
+      << ", global q_a=" << info.quantiles.ae_a << " q_b=" << info.quantiles.ae_b << "\n"
+      << "threshold:         " << info.threshold << " (held-out normal scores: mean " << info.validation.mean
+      << ", std " << info.validation.stddev << ", max " << info.validation.max << ")\n"
+      << "teacher:           " << p.teacher_origin << (p.teacher_random ? "  [RANDOM: detection quality is limited]" : "")
+      << "\n"
+      << "training:          " << p.steps << " steps, " << p.train_images << " images (+" << p.validation_images
+      << " held out), penalty images " << p.penalty_images << ", precision " << p.precision << ", seed " << p.seed
+      << "\n"
+      << "                   " << p.train_seconds << " s, final loss " << p.final_loss << "\n"
+      << "created:           " << p.created << " by gst-efficientad " << p.library_version << "\n";
+  return out.str();
+}
+
+}  // namespace efficientad

@@ -1,0 +1,298 @@
+// Training (Algorithm 1) on small in-memory sets: the file it writes, progress and cancellation, determinism,
+// equality of the optimised step with the straightforward one, and every way the inputs can be wrong.
+#include <ATen/ATen.h>
+#include "check_compat.h"
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+
+#include "efficientad/errors.h"
+#include "efficientad/image_io.h"
+#include "efficientad/synthetic.h"
+#include "efficientad/trainer.h"
+#include "inference/map_computer.h"
+#include "model/model_file.h"
+#include "test_helpers.h"
+#include "training/train_step.h"
+
+using namespace efficientad;
+namespace core = efficientad::detail;  // "detail" alone is ambiguous next to LibTorch's namespaces
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string folder;
+
+void setup() { folder = test::temp_folder("trainer"); }
+void teardown() { fs::remove_all(folder); }
+
+TrainingSet synthetic_set(int count) {
+  TrainingSet set(256, 256);
+  for (int i = 0; i < count; ++i) set.add(render_synthetic_part(256, 100 + i, "", nullptr).view());
+  return set;
+}
+
+TrainOptions quick_options() {
+  TrainOptions o;
+  o.steps = 3;
+  o.precision = Precision::Exact;
+  o.device = Device::Cpu;
+  return o;
+}
+
+size_t files_in(const std::string& dir) {
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator(dir)) n += e.is_regular_file();
+  return n;
+}
+
+core::Networks random_networks(unsigned seed) {
+  at::manual_seed(seed);
+  const ModelGeometry g;
+  core::Networks n;
+  n.geometry = g;
+  n.teacher = core::make_pdn(g.variant, 384, false);
+  n.student = core::make_pdn(g.variant, 768, false);
+  n.autoencoder = core::make_autoencoder(g);
+  n.teacher_mean = at::rand({384}) * 0.1;
+  n.teacher_std = at::rand({384}) + 0.5;
+  return n;
+}
+
+}  // namespace
+
+START_TEST(trains_and_writes_a_complete_model) {
+  const TrainingSet set = synthetic_set(6);
+  std::vector<TrainProgress::Phase> phases;
+  int64_t last_training_step = 0;
+  std::vector<std::string> warnings;
+  const std::string path = folder + "/model.efad";
+  const TrainResult r = train_model(set, quick_options(), path,
+                                    [&](const TrainProgress& p) {
+                                      if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
+                                      if (p.phase == TrainProgress::Phase::Training) {
+                                        ck_assert_int_eq(p.step, last_training_step + 1);
+                                        last_training_step = p.step;
+                                        ck_assert(std::isfinite(p.loss_total) && p.loss_total > 0);
+                                        ck_assert(p.eta_seconds >= 0);
+                                      }
+                                    },
+                                    nullptr, [&](const std::string& w) { warnings.push_back(w); });
+  const std::vector<TrainProgress::Phase> expected{TrainProgress::Phase::TeacherStatistics, TrainProgress::Phase::Training,
+                                                   TrainProgress::Phase::Calibration, TrainProgress::Phase::Done};
+  ck_assert(phases == expected);
+  ck_assert_int_eq(last_training_step, 3);
+  ck_assert_uint_eq(warnings.size(), 1);
+  ck_assert(std::strstr(warnings[0].c_str(), "NO PRETRAINED TEACHER"));
+
+  const ModelInfo info = read_model_info(path);
+  ck_assert_str_eq(info.model_id.c_str(), r.info.model_id.c_str());
+  ck_assert_int_eq(info.provenance.steps, 3);
+  ck_assert_int_eq(info.provenance.train_images, 5);
+  ck_assert_int_eq(info.provenance.validation_images, 1);
+  ck_assert(info.provenance.teacher_random);
+  ck_assert(info.quantiles.st_b > info.quantiles.st_a && info.quantiles.ae_b > info.quantiles.ae_a);
+  ck_assert_uint_eq(r.validation_scores.size(), 1);
+  ck_assert_float_eq(info.threshold, r.validation_scores[0]);  // max + 2 std of a single score
+  ck_assert_uint_eq(files_in(folder), 1);  // no temporary files left
+}
+END_TEST
+
+START_TEST(same_seed_same_model) {
+  const TrainingSet set = synthetic_set(4);
+  train_model(set, quick_options(), folder + "/a.efad");
+  train_model(set, quick_options(), folder + "/b.efad");
+  const auto a = core::load_model(folder + "/a.efad"), b = core::load_model(folder + "/b.efad");
+  for (size_t i = 0; i < a.nets.student.layers.size(); ++i) {
+    ck_assert(at::equal(a.nets.student.layers[i].weight, b.nets.student.layers[i].weight));
+  }
+  ck_assert(at::equal(a.nets.teacher_mean, b.nets.teacher_mean));
+  ck_assert_float_eq(a.info.quantiles.st_b, b.info.quantiles.st_b);
+  TrainOptions other = quick_options();
+  other.seed = 7;
+  train_model(set, other, folder + "/c.efad");
+  ck_assert(!at::equal(a.nets.student.layers[0].weight, core::load_model(folder + "/c.efad").nets.student.layers[0].weight));
+}
+END_TEST
+
+START_TEST(optimised_step_equals_reference_step) {
+  // Cached teacher target, one batched student body, narrowed heads and the partial-sort hard loss must give the
+  // losses of the direct port, step after step.
+  core::Networks reference = random_networks(21), optimised = random_networks(21);
+  auto optimizer = core::make_optimizer(reference);
+  for (auto& g : optimizer->param_groups()) {
+    for (auto& p : g.params()) p.requires_grad_(true);
+  }
+  core::StepRunner runner(optimised, Precision::Exact, at::kCPU);
+  const at::Tensor image = core::to_unit_float(at::randint(0, 256, {1, 256, 256, 3}, at::kByte)).contiguous();
+  const at::Tensor penalty = at::rand({1, 3, 256, 256});
+  for (int step = 0; step < 2; ++step) {
+    core::StepInputs in;
+    in.image = image;
+    in.penalty = penalty;
+    in.augmentation = 1 + step;
+    in.factor = 0.9f;
+    at::manual_seed(100 + step);
+    const core::StepLosses r = core::reference_step(reference, *optimizer, in);
+    in.teacher_target = runner.teacher_output(image, true);
+    at::manual_seed(100 + step);
+    const core::StepLosses o = runner.step(in);
+    ck_assert_float_eq_tol(o.st, r.st, 1e-4f * r.st);
+    ck_assert_float_eq_tol(o.ae, r.ae, 1e-4f * r.ae);
+    ck_assert_float_eq_tol(o.stae, r.stae, 1e-4f * r.stae + 1e-7f);
+    ck_assert_float_eq_tol(o.total, r.total, 1e-4f * r.total);
+  }
+}
+END_TEST
+
+START_TEST(fast_step_close_to_exact_step) {
+  core::Networks exact_nets = random_networks(5), fast_nets = random_networks(5);
+  core::StepRunner exact(exact_nets, Precision::Exact, at::kCPU), fast(fast_nets, Precision::Fast, at::kCPU);
+  core::StepInputs in;
+  in.image = at::rand({1, 3, 256, 256});
+  in.augmentation = 3;
+  in.factor = 1.1f;
+  at::manual_seed(1);
+  const core::StepLosses a = exact.step(in);
+  at::manual_seed(1);
+  const core::StepLosses b = fast.step(in);
+  ck_assert_msg(std::abs(a.total - b.total) < 0.03 * a.total, "exact %f vs fast %f", a.total, b.total);
+  ck_assert_msg(std::abs(a.st - b.st) < 0.05 * a.st, "hard loss exact %f vs fast %f", a.st, b.st);
+}
+END_TEST
+
+START_TEST(penalty_images_are_used_and_bad_ones_skipped) {
+  const std::string penalty = folder + "/penalty";
+  fs::create_directories(penalty);
+  for (int i = 0; i < 3; ++i) save_png(penalty + "/p" + std::to_string(i) + ".png", test::textured_image(300, 200, i).view());
+  test::write_bytes(penalty + "/broken.jpg", {0xFF, 0xD8, 0xFF, 0x00, 0x01});
+  TrainOptions o = quick_options();
+  o.steps = 8;
+  o.penalty_folder = penalty;
+  std::vector<std::string> warnings;
+  const TrainResult r = train_model(synthetic_set(3), o, folder + "/m.efad", {}, nullptr,
+                                    [&](const std::string& w) { warnings.push_back(w); });
+  ck_assert_int_eq(r.info.provenance.penalty_images, 4);
+  // The broken file is reported once if it was drawn; training never stops because of it.
+  for (size_t i = 1; i < warnings.size(); ++i) ck_assert(std::strstr(warnings[i].c_str(), "broken.jpg"));
+}
+END_TEST
+
+START_TEST(cancel_writes_nothing_n) {
+  std::atomic<bool> cancel{false};
+  const std::string path = folder + "/cancelled.efad";
+  test::expect_throw<Cancelled>(
+      [&] {
+        TrainOptions o = quick_options();
+        o.steps = 50;
+        train_model(synthetic_set(4), o, path,
+                    [&](const TrainProgress& p) {
+                      if (p.phase == TrainProgress::Phase::Training && p.step == 2) cancel = true;
+                    },
+                    &cancel);
+      },
+      "no model file was written");
+  ck_assert(!fs::exists(path));
+  ck_assert_uint_eq(files_in(folder), 0);
+}
+END_TEST
+
+START_TEST(cancel_keeps_previous_model_n) {
+  const std::string path = folder + "/model.efad";
+  train_model(synthetic_set(3), quick_options(), path);
+  const auto before = test::read_bytes(path);
+  std::atomic<bool> cancel{true};
+  test::expect_throw<Cancelled>([&] { train_model(synthetic_set(3), quick_options(), path, {}, &cancel); }, "cancelled");
+  ck_assert(test::read_bytes(path) == before);
+}
+END_TEST
+
+START_TEST(bad_training_inputs_n) {
+  const TrainingSet one = synthetic_set(1), three = synthetic_set(3);
+  test::expect_throw<InvalidArgument>([&] { train_model(one, quick_options(), folder + "/x.efad"); }, "at least 2 normal images");
+  TrainOptions o = quick_options();
+  o.steps = 0;
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "at least 1");
+  o = quick_options();
+  o.validation_fraction = 0.9;
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "held-out fraction");
+  o = quick_options();
+  o.geometry.input_width = 320;
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "prepared for 256x256");
+  o = quick_options();
+  o.geometry.input_width = 100;
+  test::expect_throw<InvalidArgument>([&] { train_model(three, o, folder + "/x.efad"); }, "out of range");
+  bool progressed = false;
+  test::expect_throw<IoError>([&] { train_model(three, quick_options(), folder + "/missing/x.efad", [&](auto&) { progressed = true; }); },
+                        "does not exist");
+  ck_assert_msg(!progressed, "an unwritable output must be reported before any work");
+  o = quick_options();
+  o.device = Device::Cuda;
+  if (core::resolve_device(Device::Auto) == Device::Cpu) {
+    test::expect_throw<DeviceError>([&] { train_model(three, o, folder + "/x.efad"); }, "cuda");
+  }
+  ck_assert_uint_eq(files_in(folder), 0);
+}
+END_TEST
+
+START_TEST(bad_teacher_and_penalty_files_n) {
+  const TrainingSet set = synthetic_set(3);
+  TrainOptions o = quick_options();
+  o.teacher_path = folder + "/absent.efad";
+  test::expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "not found");
+  core::save_teacher(folder + "/teacher_m.efad", core::make_pdn(Variant::Medium, 384, false), "test");
+  o.teacher_path = folder + "/teacher_m.efad";
+  test::expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "EfficientAD-M teacher");
+  test::write_random_model(folder + "/model.efad", ModelGeometry{});
+  o.teacher_path = folder + "/model.efad";
+  test::expect_throw<ModelFileError>([&] { train_model(set, o, folder + "/x.efad"); }, "not a teacher file");
+  o = quick_options();
+  fs::create_directories(folder + "/empty");
+  o.penalty_folder = folder + "/empty";
+  test::expect_throw<InvalidArgument>([&] { train_model(set, o, folder + "/x.efad"); }, "no images in the penalty");
+  ck_assert(!fs::exists(folder + "/x.efad"));
+}
+END_TEST
+
+START_TEST(teacher_file_is_used) {
+  core::Pdn teacher = core::make_pdn(Variant::Small, 384, false);
+  core::save_teacher(folder + "/teacher.efad", teacher, "unit test teacher");
+  TrainOptions o = quick_options();
+  o.teacher_path = folder + "/teacher.efad";
+  std::vector<std::string> warnings;
+  const TrainResult r = train_model(synthetic_set(3), o, folder + "/m.efad", {}, nullptr,
+                                    [&](const std::string& w) { warnings.push_back(w); });
+  ck_assert(warnings.empty());
+  ck_assert(!r.info.provenance.teacher_random);
+  ck_assert(std::strstr(r.info.provenance.teacher_origin.c_str(), "teacher.efad"));
+  ck_assert(std::strstr(r.info.provenance.teacher_origin.c_str(), "unit test teacher"));
+  const auto m = core::load_model(folder + "/m.efad");
+  ck_assert(at::equal(m.nets.teacher.layers[1].weight, teacher.layers[1].weight));
+}
+END_TEST
+
+START_TEST(training_set_inputs_n) {
+  TrainingSet set(256, 256);
+  test::expect_throw<ImageError>([&] { set.add(ImageView{}); }, "empty image");
+  fs::create_directories(folder + "/empty");
+  test::write_bytes(folder + "/empty/readme.txt", {'h', 'i'});
+  test::expect_throw<InvalidArgument>([&] { set.add_folder(folder + "/empty"); }, "no images");
+  test::expect_throw<InvalidArgument>([&] { set.add_folder(folder + "/nope"); }, "not found");
+  fs::create_directories(folder + "/bad");
+  save_png(folder + "/bad/a.png", test::textured_image(40, 30, 1).view());
+  test::write_bytes(folder + "/bad/b.png", {0x89, 'P', 'N', 'G', 0x0D, 0x0A});
+  test::expect_throw<ImageError>([&] { set.add_folder(folder + "/bad"); }, "b.png");
+  test::expect_throw<InvalidArgument>([&] { TrainingSet tiny(64, 64); }, "out of range");
+}
+END_TEST
+
+int main() {
+  return test::run_cases("trainer", {
+      {"positive", TESTS(trains_and_writes_a_complete_model, same_seed_same_model, optimised_step_equals_reference_step,
+                   fast_step_close_to_exact_step, penalty_images_are_used_and_bad_ones_skipped, teacher_file_is_used),
+       0, setup, teardown, true},
+      {"negative", TESTS(cancel_writes_nothing_n, cancel_keeps_previous_model_n, bad_training_inputs_n,
+                   bad_teacher_and_penalty_files_n, training_set_inputs_n), 0, setup, teardown, true},
+  }, test::Fork::None);
+}

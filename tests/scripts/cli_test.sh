@@ -1,0 +1,93 @@
+#!/bin/sh
+# The efficientad command line: a tiny happy path, then the mistakes users make. Each must end with the documented
+# exit status (0 ok, 1 error, 2 usage, 3 anomaly found with --fail-on-anomaly) and a message naming the problem.
+set -u
+tool="$1"
+work=$(mktemp -d "${TMPDIR:-/tmp}/efficientad-cli-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+# expect STATUS PATTERN -- command...: runs the command, checks its status and that its output matches PATTERN.
+expect() {
+  status=$1; pattern=$2; shift 3
+  "$@" >"$work/log" 2>&1
+  got=$?
+  if [ "$got" -ne "$status" ] || ! grep -q -- "$pattern" "$work/log"; then
+    echo "FAIL: '$*' exited $got (expected $status) or lacks '$pattern':"; sed 's/^/  | /' "$work/log"
+    failures=$((failures + 1))
+  else
+    echo "ok: $*"
+  fi
+}
+
+# Happy path on the self-made data.
+expect 0 "wrote" -- "$tool" synth --output "$work/data" --train 6 --test-good 2 --defects-per-kind 1
+expect 0 "wrote .*model.efad" -- "$tool" train --data "$work/data/train/good" --output "$work/model.efad" --steps 2 --quiet
+expect 0 "EfficientAD-S" -- "$tool" info "$work/model.efad"
+# Teachers: the default (auto) is the shipped, distilled one for S and a random one for M, where none ships.
+expect 0 "teacher: *file teacher_s.efad" -- "$tool" info "$work/model.efad"
+expect 0 "origin: .*distilled (Algorithm 3)" -- "$tool" info "$(dirname "$0")/../../models/teacher_s.efad"
+expect 0 "RANDOM teacher" -- "$tool" train --data "$work/data/train/good" --output "$work/random.efad" --steps 1 --teacher random --quiet
+expect 0 "NO PRETRAINED TEACHER" -- "$tool" train --data "$work/data/train/good" --output "$work/m-auto.efad" --steps 1 --variant M --quiet
+expect 2 "no shipped teacher for EfficientAD-M" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --variant M --teacher shipped
+mkdir "$work/no-teachers"
+expect 2 "no shipped teacher for EfficientAD-S" -- env EFFICIENTAD_TEACHER_DIR="$work/no-teachers" "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --teacher shipped
+expect 0 "7 images" -- "$tool" infer --model "$work/model.efad" --output "$work/out" "$work/data/test/good" "$work/data/test/crack" "$work/data/test/chip" "$work/data/test/spot" "$work/data/test/scratch" "$work/data/test/missing_hole"
+[ -f "$work/out/scores.csv" ] && [ -f "$work/out/crack_000_heatmap.png" ] || { echo "FAIL: infer outputs missing"; failures=$((failures + 1)); }
+expect 3 "ANOMALY" -- "$tool" infer --model "$work/model.efad" --threshold -100 --fail-on-anomaly "$work/data/test/good"
+expect 0 "usage: efficientad train" -- "$tool" train --help
+expect 0 "overall .*PRO@30\|PRO@30.*overall" -- sh -c "\"$tool\" eval --data \"$work/data\" --model \"$work/model.efad\" --output \"$work/eval\" --heatmaps --quiet | tr '\n' ' '"
+grep -q '"name": "overall"' "$work/eval/eval.json" && [ -f "$work/eval/heatmaps/crack/000.png" ] || { echo "FAIL: eval outputs missing"; failures=$((failures + 1)); }
+
+# Usage errors: exit 2 with the command's usage.
+expect 2 "unknown command" -- "$tool" frobnicate
+expect 2 "unknown option --stpes" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --stpes 5
+expect 2 "needs a value" -- "$tool" train --data "$work/data/train/good" --output
+expect 2 "expects an integer" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps many
+expect 2 "give --model" -- "$tool" infer "$work/data/test/good"
+expect 2 "give exactly one model" -- "$tool" info
+expect 2 "give at least one --data" -- "$tool" train --output "$work/m.efad"
+expect 2 "give --backbone SPEC, --images DIR and --output" -- "$tool" distill --images "$work/data/train/good" --output "$work/t.efad"
+expect 2 "expects an integer" -- "$tool" distill --backbone nsfwjs:x --images "$work/data/train/good" --output "$work/t.efad" --crop big
+
+# Errors: exit 1 with an actionable message; nothing half-written.
+mkdir -p "$work/empty"
+expect 1 "no images" -- "$tool" train --data "$work/empty" --output "$work/m.efad"
+expect 1 "not found" -- "$tool" train --data "$work/nope" --output "$work/m.efad"
+expect 1 "out of range" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size 100
+expect 1 "does not exist" -- "$tool" train --data "$work/data/train/good" --output "$work/no/such/m.efad" --steps 1
+expect 1 "unknown variant" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --variant XL
+expect 1 "model file not found" -- "$tool" info "$work/missing.efad"
+head -c 1000 "$work/model.efad" > "$work/truncated.efad"
+expect 1 "truncated" -- "$tool" info "$work/truncated.efad"
+printf 'PK\003\004 not a model' > "$work/foreign.pth"
+expect 1 "not a gst-efficientad model file" -- "$tool" infer --model "$work/foreign.pth" "$work/data/test/good"
+printf 'garbage' > "$work/broken.png"
+expect 1 "cannot decode" -- "$tool" infer --model "$work/model.efad" "$work/broken.png"
+expect 1 "no usable CUDA device" -- "$tool" infer --model "$work/model.efad" --device cuda "$work/data/test/good"
+# distill: unusable backbones fail before anything is read or written.
+expect 1 "nsfwjs:FOLDER" -- "$tool" distill --backbone vgg16 --images "$work/data/train/good" --output "$work/t.efad"
+expect 1 "neither model.json nor model.min.js" -- "$tool" distill --backbone "nsfwjs:$work/empty" --images "$work/data/train/good" --output "$work/t.efad"
+expect 1 "not a TorchScript module" -- "$tool" distill --backbone "torchscript:$work/broken.png" --images "$work/data/train/good" --output "$work/t.efad"
+expect 1 "multiple of 4" -- "$tool" distill --backbone "torchscript:$work/broken.png" --images "$work/data/train/good" --output "$work/t.efad" --crop 130
+[ -e "$work/t.efad" ] && { echo "FAIL: a failed distillation left $work/t.efad"; failures=$((failures + 1)); }
+# train: a teacher that is not a teacher file is refused.
+expect 1 "broken.png" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --teacher "$work/broken.png"
+# eval: a dataset that is not in MVTec layout, or is missing masks, fails before anything runs.
+expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data"
+expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --steps 3
+expect 2 "--heatmaps needs --output" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --heatmaps
+expect 1 "dataset folder not found" -- "$tool" eval --data "$work/nope" --model "$work/model.efad"
+expect 1 "test/good is missing" -- "$tool" eval --data "$work/data/train" --model "$work/model.efad"
+cp -r "$work/data" "$work/nomask" && rm "$work/nomask/ground_truth/crack/000_mask.png"
+expect 1 "no ground-truth mask for .*crack/000.png" -- "$tool" eval --data "$work/nomask" --steps 1 --output "$work/nomask-out"
+[ -e "$work/nomask-out/model.efad" ] && { echo "FAIL: eval trained before checking the dataset"; failures=$((failures + 1)); }
+cp -r "$work/data" "$work/badmask"
+"$tool" synth --output "$work/other" --train 2 --test-good 1 --defects-per-kind 1 --size 200 >/dev/null 2>&1
+cp "$work/other/ground_truth/chip/000_mask.png" "$work/badmask/ground_truth/chip/000_mask.png"
+expect 1 "mask .* is 200x200 but its image" -- "$tool" eval --data "$work/badmask" --model "$work/model.efad"
+
+[ -e "$work/m.efad" ] && { echo "FAIL: a failed training left $work/m.efad"; failures=$((failures + 1)); }
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]
