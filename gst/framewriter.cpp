@@ -4,6 +4,8 @@
 
 #include "efficientad/image_io.h"
 
+namespace efficientad::gst {
+
 FrameWriter::FrameWriter (std::string folder, size_t max_queued_bytes)
     : folder_ (std::move (folder)), max_queued_bytes_ (max_queued_bytes), thread_ ([this] { loop (); })
 {
@@ -78,3 +80,5 @@ FrameWriter::loop ()
     idle_.notify_all ();
   }
 }
+
+}  // namespace efficientad::gst

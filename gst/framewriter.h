@@ -13,6 +13,8 @@
 
 #include "efficientad/image.h"
 
+namespace efficientad::gst {
+
 class FrameWriter {
  public:
   FrameWriter (std::string folder, size_t max_queued_bytes);
@@ -37,3 +39,5 @@ class FrameWriter {
   std::string error_;
   std::thread thread_;  /* last: starts after the members it uses */
 };
+
+}  // namespace efficientad::gst

@@ -28,16 +28,17 @@
  */
 #include "gstefficientad.h"
 
-#include <atomic>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
+#include "alarmstate.h"
 #include "efficientad/detector.h"
 #include "efficientad/errors.h"
+#include "gstefficientadcommon.h"
 #include "meta/gstanomalymeta.h"
+#include "modelswap.h"
 #include "videoframe.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_efficientad_debug);
@@ -46,68 +47,56 @@ GST_DEBUG_CATEGORY_STATIC (gst_efficientad_debug);
 enum {
   PROP_0,
   PROP_MODEL_FILE,
-  PROP_DEVICE,
-  PROP_MODE,
-  PROP_THRESHOLD,
+  PROP_COMMON_FIRST,  /* device, mode, threads, roi: gstefficientadcommon.h */
+  PROP_THRESHOLD = PROP_COMMON_FIRST + efficientad::gst::kCommonProperties,
   PROP_INFERENCE_INTERVAL,
-  PROP_ROI,
   PROP_POST_MESSAGES,
   PROP_ALARM_ON_FRAMES,
   PROP_ALARM_OFF_FRAMES,
-  PROP_THREADS,
   PROP_MODEL_ID,
 };
 
-#define DEFAULT_DEVICE GST_EFFICIENTAD_DEVICE_AUTO
-#define DEFAULT_MODE GST_EFFICIENTAD_MODE_FAST
 #define DEFAULT_THRESHOLD (-1.0f)
 #define DEFAULT_INFERENCE_INTERVAL 1
 #define DEFAULT_POST_MESSAGES GST_EFFICIENTAD_MESSAGES_EDGES
 #define DEFAULT_ALARM_ON_FRAMES 1
 #define DEFAULT_ALARM_OFF_FRAMES 3
-#define DEFAULT_THREADS 0
 
-/* A thread loading a model for a live swap; `done` tells when joining it will not block. */
-struct ModelLoader {
-  std::thread thread;
-  std::shared_ptr<std::atomic<bool>> done;
-};
+namespace {
 
-struct _GstEfficientAd {
-  GstVideoFilter parent;
-
+/* The element's state; C++ members own what they hold. */
+struct Private {
   /* Properties, under the object lock. */
-  gchar *model_file;
-  GstEfficientAdDevice device;
-  GstEfficientAdMode mode;
-  gfloat threshold; /* < 0: the model's calibrated threshold */
-  guint inference_interval;
-  gchar *roi_text;
-  GstVideoRectangle roi; /* w == 0: the whole frame */
-  GstEfficientAdMessages post_messages;
-  guint alarm_on_frames, alarm_off_frames;
-  guint threads;
+  std::optional<std::string> model_file; /* unset: NULL, as GObject reports it */
+  efficientad::gst::CommonSettings common;
+  gfloat threshold = DEFAULT_THRESHOLD; /* < 0: the model's calibrated threshold */
+  guint inference_interval = DEFAULT_INFERENCE_INTERVAL;
+  GstEfficientAdMessages post_messages = DEFAULT_POST_MESSAGES;
+  guint alarm_on_frames = DEFAULT_ALARM_ON_FRAMES, alarm_off_frames = DEFAULT_ALARM_OFF_FRAMES;
 
   /* Between start() and stop(): the engine and the model it holds, under the object lock. Replaced only by the
    * streaming thread (live model swap) and by start()/stop(). */
-  efficientad::Detector *detector;
-  gchar *model_id;
-  gfloat model_threshold;
-
-  /* Live model swap: a model-file set while running is loaded on a thread of `loaders`; the result waits in
-   * `pending` until the streaming thread swaps it in between two frames. A newer request (higher generation)
-   * supersedes an older one still loading. Under the object lock. */
-  std::vector<ModelLoader> *loaders;
-  efficientad::Detector *pending;
-  gchar *pending_path;
-  guint64 model_generation;
+  std::unique_ptr<efficientad::Detector> detector;
+  std::string model_id;
+  gfloat model_threshold = 0;
+  std::unique_ptr<efficientad::gst::ModelSwap> swap;
 
   /* Streaming thread only. */
-  guint64 frame_number;
-  guint anomalous_run, normal_run;
-  gboolean alarm;
-  GstClockTime last_pts; /* of the last analysed frame: the time of an alarm ended by end of stream */
-  gboolean warned_roi, warned_buffer;
+  guint64 frame_number = 0;
+  efficientad::gst::AlarmState alarm;
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE; /* of the last analysed frame: the time of an alarm ended by EOS */
+  efficientad::gst::RoiWarning roi_warning;
+  gboolean warned_buffer = FALSE;
+
+  /* Object lock held. */
+  gfloat effective_threshold () const { return threshold >= 0 ? threshold : model_threshold; }
+};
+
+}  // namespace
+
+struct _GstEfficientAd {
+  GstVideoFilter parent;
+  Private *priv;
 };
 
 #define gst_efficientad_parent_class parent_class
@@ -118,35 +107,6 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
-
-GType
-gst_efficientad_device_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_EFFICIENTAD_DEVICE_AUTO, "CUDA when this build and machine have it, else the CPU", "auto"},
-    {GST_EFFICIENTAD_DEVICE_CPU, "CPU", "cpu"},
-    {GST_EFFICIENTAD_DEVICE_CUDA, "NVIDIA GPU (needs a CUDA build of LibTorch)", "cuda"},
-    {0, NULL, NULL},
-  };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstEfficientAdDevice", values));
-  return type;
-}
-
-GType
-gst_efficientad_mode_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_EFFICIENTAD_MODE_FAST, "Reduced precision (int8/bf16 on the CPU), about 4x faster", "fast"},
-    {GST_EFFICIENTAD_MODE_EXACT, "fp32 with the paper's formulas", "exact"},
-    {0, NULL, NULL},
-  };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstEfficientAdMode", values));
-  return type;
-}
 
 #define GST_TYPE_EFFICIENTAD_MESSAGES (gst_efficientad_messages_get_type ())
 static GType
@@ -164,24 +124,12 @@ gst_efficientad_messages_get_type (void)
   return type;
 }
 
-/* Object lock held. */
-static efficientad::DetectorOptions
-detector_options (GstEfficientAd * self)
-{
-  efficientad::DetectorOptions options;
-  options.device = self->device == GST_EFFICIENTAD_DEVICE_CPU ? efficientad::Device::Cpu
-      : self->device == GST_EFFICIENTAD_DEVICE_CUDA ? efficientad::Device::Cuda : efficientad::Device::Auto;
-  options.mode = self->mode == GST_EFFICIENTAD_MODE_EXACT ? efficientad::Mode::Exact : efficientad::Mode::Fast;
-  options.threads = (int) self->threads;
-  return options;
-}
-
 /* `model_id` and `frame` (the first frame the new model analyses) on success, `error` otherwise. */
 static void
-post_model_updated (GstEfficientAd * self, const gchar * path, const gchar * model_id, guint64 frame,
+post_model_updated (GstEfficientAd * self, const std::string & path, const gchar * model_id, guint64 frame,
     const gchar * error)
 {
-  GstStructure *s = gst_structure_new ("model-updated", "model-file", G_TYPE_STRING, path,
+  GstStructure *s = gst_structure_new ("model-updated", "model-file", G_TYPE_STRING, path.c_str (),
       "success", G_TYPE_BOOLEAN, error == NULL, NULL);
   if (model_id)
     gst_structure_set (s, "model-id", G_TYPE_STRING, model_id, "frame", G_TYPE_UINT64, frame, NULL);
@@ -190,133 +138,70 @@ post_model_updated (GstEfficientAd * self, const gchar * path, const gchar * mod
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* Runs on a loader thread: the streaming thread goes on with the old model meanwhile. */
+/* A live swap that will not happen: the current model keeps running. */
 static void
-load_model_in_background (GstEfficientAd * self, std::string path, efficientad::DetectorOptions options,
-    guint64 generation, std::shared_ptr<std::atomic<bool>> done)
+model_refused (GstEfficientAd * self, const std::string & path, const std::string & error, bool load_failed)
 {
-  efficientad::Detector *detector = nullptr;
-  std::string error;
-  try {
-    detector = new efficientad::Detector (path, options);
-  } catch (const std::exception & e) {
-    error = e.what ();
-  }
-  GST_OBJECT_LOCK (self);
-  const gboolean current = generation == self->model_generation;
-  gchar *dropped_path = NULL;  /* an earlier model still waiting for its first frame: replaced unused */
-  if (detector != nullptr && current) {
-    delete self->pending;
-    self->pending = detector;
-    dropped_path = self->pending_path;
-    self->pending_path = g_strdup (path.c_str ());
-    detector = nullptr;
-  }
-  GST_OBJECT_UNLOCK (self);
-  if (dropped_path)
-    post_model_updated (self, dropped_path, NULL, 0, "superseded by a later model-file");
-  g_free (dropped_path);
-  if (!error.empty ()) {
+  if (load_failed)
     GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ, ("Model not swapped, the current model keeps running: %s",
             error.c_str ()), ("model-file=%s", path.c_str ()));
-    post_model_updated (self, path.c_str (), NULL, 0, error.c_str ());
-  } else if (!current) {
-    delete detector;
-    post_model_updated (self, path.c_str (), NULL, 0, "superseded by a later model-file");
-  }
-  *done = true;
-}
-
-/* Object lock held; the element is running. */
-static void
-request_model_swap (GstEfficientAd * self)
-{
-  auto &loaders = *self->loaders;
-  for (auto it = loaders.begin (); it != loaders.end ();) {  /* reap finished loaders: swaps may be frequent */
-    if (*it->done) {
-      it->thread.join ();
-      it = loaders.erase (it);
-    } else {
-      ++it;
-    }
-  }
-  const guint64 generation = ++self->model_generation;
-  auto done = std::make_shared<std::atomic<bool>> (false);
-  loaders.push_back ({std::thread (load_model_in_background, self,
-          std::string (self->model_file ? self->model_file : ""), detector_options (self), generation, done), done});
+  post_model_updated (self, path, NULL, 0, error.c_str ());
 }
 
 /* Streaming thread: puts a model that finished loading in place, between two frames. */
 static void
-swap_in_pending_model (GstEfficientAd * self)
+swap_in_loaded_model (GstEfficientAd * self)
 {
+  Private *p = self->priv;
+  std::string path;
+  std::unique_ptr<efficientad::Detector> loaded = p->swap->take_loaded (&path);
+  if (!loaded)
+    return;
   GST_OBJECT_LOCK (self);
-  efficientad::Detector *retired = self->detector;
-  self->detector = self->pending;
-  self->pending = nullptr;
-  gchar *path = self->pending_path;
-  self->pending_path = NULL;
-  g_free (self->model_id);
-  self->model_id = g_strdup (self->detector->info ().model_id.c_str ());
-  self->model_threshold = self->detector->info ().threshold;
-  gchar *model_id = g_strdup (self->model_id);
+  std::unique_ptr<efficientad::Detector> retired = std::move (p->detector);
+  p->detector = std::move (loaded);
+  p->model_id = p->detector->info ().model_id;
+  p->model_threshold = p->detector->info ().threshold;
+  const std::string model_id = p->model_id;
   GST_OBJECT_UNLOCK (self);
-  delete retired;
-  GST_INFO_OBJECT (self, "swapped in model %s from %s", model_id, path);
-  post_model_updated (self, path, model_id, self->frame_number, NULL);
-  g_free (model_id);
-  g_free (path);
+  retired.reset ();
+  GST_INFO_OBJECT (self, "swapped in model %s from %s", model_id.c_str (), path.c_str ());
+  post_model_updated (self, path, model_id.c_str (), p->frame_number, NULL);
 }
 
 static void
 gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (object);
+  Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
+  if (efficientad::gst::set_common_property (object, p->common, PROP_COMMON_FIRST, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
-    case PROP_MODEL_FILE:
-      g_free (self->model_file);
-      self->model_file = g_value_dup_string (value);
-      if (self->detector != nullptr)
-        request_model_swap (self);
-      break;
-    case PROP_DEVICE:
-      self->device = (GstEfficientAdDevice) g_value_get_enum (value);
-      break;
-    case PROP_MODE:
-      self->mode = (GstEfficientAdMode) g_value_get_enum (value);
-      break;
-    case PROP_THRESHOLD:
-      self->threshold = g_value_get_float (value);
-      break;
-    case PROP_INFERENCE_INTERVAL:
-      self->inference_interval = g_value_get_uint (value);
-      break;
-    case PROP_ROI:{
-      GstVideoRectangle roi;
-      if (efficientad::gst::parse_roi (g_value_get_string (value), &roi)) {
-        g_free (self->roi_text);
-        self->roi_text = g_value_dup_string (value);
-        self->roi = roi;
-        self->warned_roi = FALSE;
-      } else {
-        GST_WARNING_OBJECT (self, "ignoring roi '%s': expected x,y,width,height with width and height > 0",
-            g_value_get_string (value));
-      }
+    case PROP_MODEL_FILE:{
+      const gchar *path = g_value_get_string (value);
+      p->model_file = path ? std::optional<std::string> (path) : std::nullopt;
+      if (p->swap)
+        p->swap->request (p->model_file.value_or (""));
       break;
     }
+    case PROP_THRESHOLD:
+      p->threshold = g_value_get_float (value);
+      break;
+    case PROP_INFERENCE_INTERVAL:
+      p->inference_interval = g_value_get_uint (value);
+      break;
     case PROP_POST_MESSAGES:
-      self->post_messages = (GstEfficientAdMessages) g_value_get_enum (value);
+      p->post_messages = (GstEfficientAdMessages) g_value_get_enum (value);
       break;
     case PROP_ALARM_ON_FRAMES:
-      self->alarm_on_frames = g_value_get_uint (value);
+      p->alarm_on_frames = g_value_get_uint (value);
       break;
     case PROP_ALARM_OFF_FRAMES:
-      self->alarm_off_frames = g_value_get_uint (value);
-      break;
-    case PROP_THREADS:
-      self->threads = g_value_get_uint (value);
+      p->alarm_off_frames = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -329,41 +214,34 @@ static void
 gst_efficientad_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (object);
+  const Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
+  if (efficientad::gst::get_common_property (p->common, PROP_COMMON_FIRST, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
     case PROP_MODEL_FILE:
-      g_value_set_string (value, self->model_file);
-      break;
-    case PROP_DEVICE:
-      g_value_set_enum (value, self->device);
-      break;
-    case PROP_MODE:
-      g_value_set_enum (value, self->mode);
+      g_value_set_string (value, p->model_file ? p->model_file->c_str () : NULL);
       break;
     case PROP_THRESHOLD:
-      g_value_set_float (value, self->threshold >= 0 || !self->detector ? self->threshold : self->model_threshold);
+      g_value_set_float (value, p->detector ? p->effective_threshold () : p->threshold);
       break;
     case PROP_INFERENCE_INTERVAL:
-      g_value_set_uint (value, self->inference_interval);
-      break;
-    case PROP_ROI:
-      g_value_set_string (value, self->roi_text ? self->roi_text : "");
+      g_value_set_uint (value, p->inference_interval);
       break;
     case PROP_POST_MESSAGES:
-      g_value_set_enum (value, self->post_messages);
+      g_value_set_enum (value, p->post_messages);
       break;
     case PROP_ALARM_ON_FRAMES:
-      g_value_set_uint (value, self->alarm_on_frames);
+      g_value_set_uint (value, p->alarm_on_frames);
       break;
     case PROP_ALARM_OFF_FRAMES:
-      g_value_set_uint (value, self->alarm_off_frames);
-      break;
-    case PROP_THREADS:
-      g_value_set_uint (value, self->threads);
+      g_value_set_uint (value, p->alarm_off_frames);
       break;
     case PROP_MODEL_ID:
-      g_value_set_string (value, self->model_id);
+      g_value_set_string (value, p->model_id.empty () ? NULL : p->model_id.c_str ());
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -372,52 +250,63 @@ gst_efficientad_get_property (GObject * object, guint prop_id, GValue * value, G
   GST_OBJECT_UNLOCK (self);
 }
 
+/* The detector for `path`, or null after posting an error that says what to do. */
+static std::unique_ptr<efficientad::Detector>
+load_detector (GstEfficientAd * self, const std::string & path, const efficientad::DetectorOptions & options)
+{
+  if (path.empty ()) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No model file set: set the model-file property to a model written by 'efficientad train'."), (NULL));
+    return nullptr;
+  }
+  try {
+    return std::make_unique<efficientad::Detector> (path, options);
+  } catch (const efficientad::ModelFileError & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", e.what ()), ("model-file=%s", path.c_str ()));
+  } catch (const efficientad::DeviceError & e) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", e.what ()), ("device property"));
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Cannot start anomaly detection: %s", e.what ()),
+        ("model-file=%s", path.c_str ()));
+  }
+  return nullptr;
+}
+
 static gboolean
 gst_efficientad_start (GstBaseTransform * trans)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (trans);
+  Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
-  gchar *path = g_strdup (self->model_file);
-  const efficientad::DetectorOptions options = detector_options (self);
+  const std::string path = p->model_file.value_or ("");
+  const efficientad::DetectorOptions options = efficientad::gst::detector_options (p->common);
   GST_OBJECT_UNLOCK (self);
 
-  if (path == NULL || *path == '\0') {
-    g_free (path);
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("No model file set: set the model-file property to a model written by 'efficientad train'."), (NULL));
+  std::unique_ptr<efficientad::Detector> detector = load_detector (self, path, options);
+  if (!detector)
     return FALSE;
-  }
-  efficientad::Detector *detector = nullptr;
-  try {
-    detector = new efficientad::Detector (path, options);
-  } catch (const efficientad::ModelFileError & e) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", e.what ()), ("model-file=%s", path));
-  } catch (const efficientad::DeviceError & e) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", e.what ()), ("device property"));
-  } catch (const std::exception & e) {
-    GST_ELEMENT_ERROR (self, LIBRARY, INIT, ("Cannot start anomaly detection: %s", e.what ()), ("model-file=%s", path));
-  }
-  if (detector == nullptr) {
-    g_free (path);
-    return FALSE;
-  }
-  GST_INFO_OBJECT (self, "loaded %s: model %s, EfficientAD-%s, %dx%d, %s mode on %s", path,
-      detector->info ().model_id.c_str (), efficientad::variant_name (detector->info ().geometry.variant),
-      detector->info ().geometry.input_width, detector->info ().geometry.input_height,
-      efficientad::mode_name (detector->mode ()), efficientad::device_name (detector->device ()));
-  g_free (path);
+  const efficientad::ModelInfo &info = detector->info ();
+  GST_INFO_OBJECT (self, "loaded %s: model %s, EfficientAD-%s, %dx%d, %s mode on %s", path.c_str (),
+      info.model_id.c_str (), efficientad::variant_name (info.geometry.variant), info.geometry.input_width,
+      info.geometry.input_height, efficientad::mode_name (detector->mode ()),
+      efficientad::device_name (detector->device ()));
+  auto swap = std::make_unique<efficientad::gst::ModelSwap> (
+      [options] (const std::string & file) { return std::make_unique<efficientad::Detector> (file, options); },
+      [self] (const std::string & file, const std::string & error, bool load_failed) {
+        model_refused (self, file, error, load_failed);
+      });
 
   GST_OBJECT_LOCK (self);
-  self->detector = detector;
-  self->model_id = g_strdup (detector->info ().model_id.c_str ());
-  self->model_threshold = detector->info ().threshold;
+  p->model_id = info.model_id;
+  p->model_threshold = info.threshold;
+  p->detector = std::move (detector);
+  p->swap = std::move (swap);
   GST_OBJECT_UNLOCK (self);
-  self->frame_number = 0;
-  self->anomalous_run = self->normal_run = 0;
-  self->alarm = FALSE;
-  self->last_pts = GST_CLOCK_TIME_NONE;
-  self->warned_buffer = FALSE;
+  p->frame_number = 0;
+  p->alarm = efficientad::gst::AlarmState ();
+  p->last_pts = GST_CLOCK_TIME_NONE;
+  p->warned_buffer = FALSE;
   return TRUE;
 }
 
@@ -425,23 +314,15 @@ static gboolean
 gst_efficientad_stop (GstBaseTransform * trans)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (trans);
+  Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
-  efficientad::Detector *detector = self->detector;
-  self->detector = nullptr;  /* no new loaders from here on */
-  self->model_generation++;  /* and the running ones are superseded */
-  std::vector<ModelLoader> loaders = std::move (*self->loaders);
-  self->loaders->clear ();
-  g_clear_pointer (&self->model_id, g_free);
+  std::unique_ptr<efficientad::gst::ModelSwap> swap = std::move (p->swap);  /* no new loads from here on */
+  std::unique_ptr<efficientad::Detector> detector = std::move (p->detector);
+  p->model_id.clear ();
   GST_OBJECT_UNLOCK (self);
-  for (ModelLoader & loader : loaders)
-    loader.thread.join ();
-  delete detector;
-  GST_OBJECT_LOCK (self);
-  delete self->pending;
-  self->pending = nullptr;
-  g_clear_pointer (&self->pending_path, g_free);
-  GST_OBJECT_UNLOCK (self);
+  swap.reset ();  /* waits for a running load; drops what it loaded */
+  detector.reset ();
   return TRUE;
 }
 
@@ -452,6 +333,9 @@ post_anomaly_message (GstEfficientAd * self, const gchar * event, GstClockTime p
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   const GstClockTime running_time = GST_CLOCK_TIME_IS_VALID (pts)
       ? gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
+  GST_OBJECT_LOCK (self);
+  const std::string model_id = self->priv->model_id;
+  GST_OBJECT_UNLOCK (self);
   GstStructure *s = gst_structure_new ("anomaly",
       "event", G_TYPE_STRING, event,
       "timestamp", G_TYPE_UINT64, (guint64) pts,
@@ -460,107 +344,122 @@ post_anomaly_message (GstEfficientAd * self, const gchar * event, GstClockTime p
       "threshold", G_TYPE_FLOAT, threshold,
       "anomalous", G_TYPE_BOOLEAN, anomalous,
       "frame", G_TYPE_UINT64, frame,
-      "model-id", G_TYPE_STRING, self->model_id, NULL);
+      "model-id", G_TYPE_STRING, model_id.c_str (), NULL);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* The rectangle to analyse: the roi clipped to the frame (warns once when the roi misses the frames). */
-static GstVideoRectangle
-analysed_region (GstEfficientAd * self, const GstVideoRectangle & roi, gint width, gint height, gboolean yuv)
+/* What one analysed frame needs from the properties, read once under the object lock. */
+struct FrameSettings {
+  guint interval;
+  gfloat threshold;
+  GstVideoRectangle roi;
+  guint roi_serial;
+  GstEfficientAdMessages messages;
+  guint on_frames, off_frames;
+  std::string model_id;
+};
+
+static FrameSettings
+frame_settings (GstEfficientAd * self)
 {
-  bool outside;
-  const GstVideoRectangle r = efficientad::gst::clip_region (roi, width, height, yuv, &outside);
-  if (outside && !self->warned_roi) {
-    self->warned_roi = TRUE;
+  const Private *p = self->priv;
+  GST_OBJECT_LOCK (self);
+  FrameSettings s{p->inference_interval, p->effective_threshold (), p->common.roi, p->common.roi_serial,
+    p->post_messages, p->alarm_on_frames, p->alarm_off_frames, p->model_id};
+  GST_OBJECT_UNLOCK (self);
+  return s;
+}
+
+/* Maps the buffer read-only (shared memory is not copied); warns once about buffers that hold no frame. */
+static gboolean
+map_frame (GstEfficientAd * self, GstBuffer * buffer, GstVideoFrame * frame)
+{
+  GstVideoFilter *filter = GST_VIDEO_FILTER (self);
+  if (gst_video_frame_map (frame, &filter->in_info, buffer, GST_MAP_READ))
+    return TRUE;
+  if (!self->priv->warned_buffer) {
+    self->priv->warned_buffer = TRUE;
     GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("The roi %d,%d,%d,%d lies outside the %dx%d frames; analysing whole frames.", roi.x, roi.y, roi.w, roi.h,
-            width, height), (NULL));
+        ("A %" G_GSIZE_FORMAT "-byte buffer does not hold a frame of the negotiated format (%" G_GSIZE_FORMAT
+            " bytes); such frames are passed on without analysis.", gst_buffer_get_size (buffer),
+            GST_VIDEO_INFO_SIZE (&filter->in_info)), (NULL));
   }
-  return r;
+  return FALSE;
+}
+
+/* Runs the detector on the analysed rectangle of the frame; the map keeps the model's own resolution (`region`
+ * places it in the frame). */
+static gboolean
+detect_in_frame (GstEfficientAd * self, GstVideoFrame * frame, const FrameSettings & s, guint64 number,
+    GstVideoRectangle * region, efficientad::Detection * detection)
+{
+  Private *p = self->priv;
+  const efficientad::ImageView view = efficientad::gst::view_of<efficientad::ImageView> (frame);
+  *region = efficientad::gst::clip_roi_or_warn (GST_ELEMENT (self), s.roi, s.roi_serial, view.width, view.height,
+      efficientad::is_yuv (view.format), p->roi_warning, "analysing whole frames");
+  const efficientad::ModelGeometry &geometry = p->detector->info ().geometry;
+  efficientad::MapOptions options;
+  options.map_width = geometry.input_width;
+  options.map_height = geometry.input_height;
+  try {
+    p->detector->set_threshold (s.threshold);
+    *detection = p->detector->detect (view.crop (region->x, region->y, region->w, region->h), options);
+  } catch (const std::exception & e) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Anomaly detection failed on frame %" G_GUINT64_FORMAT ": %s",
+            number, e.what ()), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The alarm edges and, with post-messages=all, one message per frame. */
+static void
+post_frame_messages (GstEfficientAd * self, const FrameSettings & s, const efficientad::Detection & d,
+    guint64 number)
+{
+  using Edge = efficientad::gst::AlarmState::Edge;
+  Private *p = self->priv;
+  const Edge edge = p->alarm.update (d.anomalous, s.on_frames, s.off_frames);
+  if (edge != Edge::None && s.messages != GST_EFFICIENTAD_MESSAGES_NONE)
+    post_anomaly_message (self, edge == Edge::Begin ? "begin" : "end", p->last_pts, d.score, s.threshold,
+        d.anomalous, number);
+  if (s.messages == GST_EFFICIENTAD_MESSAGES_ALL)
+    post_anomaly_message (self, "frame", p->last_pts, d.score, s.threshold, d.anomalous, number);
 }
 
 static GstFlowReturn
 gst_efficientad_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (trans);
-  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  Private *p = self->priv;
 
-  GST_OBJECT_LOCK (self);
-  const gboolean model_waiting = self->pending != nullptr;
-  GST_OBJECT_UNLOCK (self);
-  if (model_waiting)
-    swap_in_pending_model (self);
-
-  GST_OBJECT_LOCK (self);
-  const guint interval = self->inference_interval;
-  const gfloat threshold = self->threshold >= 0 ? self->threshold : self->model_threshold;
-  const GstVideoRectangle roi = self->roi;
-  const GstEfficientAdMessages messages = self->post_messages;
-  const guint on_frames = self->alarm_on_frames, off_frames = self->alarm_off_frames;
-  GST_OBJECT_UNLOCK (self);
-
-  const guint64 number = self->frame_number++;
-  if (number % interval != 0)
+  if (p->swap->has_loaded ())
+    swap_in_loaded_model (self);
+  const FrameSettings s = frame_settings (self);
+  const guint64 number = p->frame_number++;
+  if (number % s.interval != 0)
     return GST_FLOW_OK;
   if (gst_buffer_get_size (buffer) == 0) {
     GST_DEBUG_OBJECT (self, "empty buffer (a gap?): passed on without analysis");
     return GST_FLOW_OK;
   }
-  /* Read-only: the pixels are never written, so shared memory is not copied. */
   GstVideoFrame frame;
-  if (!gst_video_frame_map (&frame, &filter->in_info, buffer, GST_MAP_READ)) {
-    if (!self->warned_buffer) {
-      self->warned_buffer = TRUE;
-      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-          ("A %" G_GSIZE_FORMAT "-byte buffer does not hold a frame of the negotiated format (%" G_GSIZE_FORMAT
-              " bytes); such frames are passed on without analysis.", gst_buffer_get_size (buffer),
-              GST_VIDEO_INFO_SIZE (&filter->in_info)), (NULL));
-    }
+  if (!map_frame (self, buffer, &frame))
     return GST_FLOW_OK;
-  }
-
-  const efficientad::ImageView view = efficientad::gst::view_of<efficientad::ImageView> (&frame);
-  const GstVideoRectangle region = analysed_region (self, roi, view.width, view.height, efficientad::is_yuv (view.format));
-  const efficientad::ModelGeometry &geometry = self->detector->info ().geometry;
-  efficientad::MapOptions options;
-  options.map_width = geometry.input_width;  /* the map's own resolution; `region` places it in the frame */
-  options.map_height = geometry.input_height;
+  GstVideoRectangle region;
   efficientad::Detection detection;
-  try {
-    self->detector->set_threshold (threshold);
-    detection = self->detector->detect (view.crop (region.x, region.y, region.w, region.h), options);
-  } catch (const std::exception & e) {
-    gst_video_frame_unmap (&frame);
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Anomaly detection failed on frame %" G_GUINT64_FORMAT ": %s",
-            number, e.what ()), (NULL));
-    return GST_FLOW_ERROR;
-  }
+  const gboolean ok = detect_in_frame (self, &frame, s, number, &region, &detection);
   gst_video_frame_unmap (&frame);
+  if (!ok)
+    return GST_FLOW_ERROR;
 
-  gst_buffer_add_anomaly_meta (buffer, detection.score, threshold, detection.anomalous, detection.map.values.data (),
-      (guint) detection.map.width, (guint) detection.map.height, &region, self->model_id, number);
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": score %.4f (threshold %.4f)", number, detection.score, threshold);
-
-  /* Edge-triggered alarm with hysteresis counted in analysed frames. */
-  const gchar *edge = NULL;
-  if (detection.anomalous) {
-    self->normal_run = 0;
-    if (++self->anomalous_run >= on_frames && !self->alarm) {
-      self->alarm = TRUE;
-      edge = "begin";
-    }
-  } else {
-    self->anomalous_run = 0;
-    if (++self->normal_run >= off_frames && self->alarm) {
-      self->alarm = FALSE;
-      edge = "end";
-    }
-  }
-  self->last_pts = GST_BUFFER_PTS (buffer);
-  if (edge && messages != GST_EFFICIENTAD_MESSAGES_NONE)
-    post_anomaly_message (self, edge, self->last_pts, detection.score, threshold, detection.anomalous, number);
-  if (messages == GST_EFFICIENTAD_MESSAGES_ALL)
-    post_anomaly_message (self, "frame", self->last_pts, detection.score, threshold, detection.anomalous, number);
+  gst_buffer_add_anomaly_meta (buffer, detection.score, s.threshold, detection.anomalous,
+      detection.map.values.data (), (guint) detection.map.width, (guint) detection.map.height, &region,
+      s.model_id.c_str (), number);
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": score %.4f (threshold %.4f)", number, detection.score,
+      s.threshold);
+  p->last_pts = GST_BUFFER_PTS (buffer);
+  post_frame_messages (self, s, detection, number);
   return GST_FLOW_OK;
 }
 
@@ -568,15 +467,13 @@ static gboolean
 gst_efficientad_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (trans);
+  Private *p = self->priv;
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->alarm) {
-    GST_OBJECT_LOCK (self);
-    const gboolean post = self->post_messages != GST_EFFICIENTAD_MESSAGES_NONE;
-    const gfloat threshold = self->threshold >= 0 ? self->threshold : self->model_threshold;
-    GST_OBJECT_UNLOCK (self);
-    self->alarm = FALSE;
-    if (post)
-      post_anomaly_message (self, "end", self->last_pts, 0.0f, threshold, FALSE, self->frame_number);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS &&
+      p->alarm.end_of_stream () == efficientad::gst::AlarmState::Edge::End) {
+    const FrameSettings s = frame_settings (self);
+    if (s.messages != GST_EFFICIENTAD_MESSAGES_NONE)
+      post_anomaly_message (self, "end", p->last_pts, 0.0f, s.threshold, FALSE, p->frame_number);
   }
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
@@ -586,31 +483,16 @@ gst_efficientad_finalize (GObject * object)
 {
   GstEfficientAd *self = GST_EFFICIENTAD (object);
 
-  for (ModelLoader & loader : *self->loaders)  /* none unless stop() never ran */
-    loader.thread.join ();
-  delete self->loaders;
-  delete self->pending;
-  g_free (self->pending_path);
-  delete self->detector;
-  g_free (self->model_file);
-  g_free (self->roi_text);
-  g_free (self->model_id);
+  delete self->priv;  /* stops a model swap still loading (only if stop() never ran) */
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
-gst_efficientad_class_init (GstEfficientAdClass * klass)
+install_properties (GObjectClass * gobject_class)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
   const GParamFlags rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const GParamFlags rw_playing = (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING);
   const GParamFlags rw_ready = (GParamFlags) (rw | GST_PARAM_MUTABLE_READY);
-
-  gobject_class->set_property = gst_efficientad_set_property;
-  gobject_class->get_property = gst_efficientad_get_property;
-  gobject_class->finalize = gst_efficientad_finalize;
 
   g_object_class_install_property (gobject_class, PROP_MODEL_FILE,
       g_param_spec_string ("model-file", "Model file",
@@ -618,12 +500,12 @@ gst_efficientad_class_init (GstEfficientAdClass * klass)
           "models without stopping: the new one loads in the background and takes over between two frames; a "
           "'model-updated' element message reports success or why it was refused (the old model then keeps running)",
           NULL, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_DEVICE,
-      g_param_spec_enum ("device", "Device", "Where the networks run (applies at start)",
-          GST_TYPE_EFFICIENTAD_DEVICE, DEFAULT_DEVICE, rw_ready));
-  g_object_class_install_property (gobject_class, PROP_MODE,
-      g_param_spec_enum ("mode", "Mode", "Inference precision (applies at start)", GST_TYPE_EFFICIENTAD_MODE,
-          DEFAULT_MODE, rw_ready));
+  efficientad::gst::install_common_properties (gobject_class, PROP_COMMON_FIRST, {
+        {"Where the networks run (applies at start)", rw_ready},
+        {"Inference precision (applies at start)", rw_ready},
+        {"CPU threads for the networks; 0 = one per core (applies at start)", rw_ready},
+        {"Rectangle of the frame to inspect, \"x,y,width,height\" in pixels; empty for the whole frame. Clipped "
+              "to the frame", rw_playing}});
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_float ("threshold", "Threshold",
           "Image score above which a frame is anomalous, in normalised map units (0.1 = the 99.5 % quantile of "
@@ -633,10 +515,6 @@ gst_efficientad_class_init (GstEfficientAdClass * klass)
       g_param_spec_uint ("inference-interval", "Inference interval",
           "Analyse every Nth frame (frames in between pass on without meta)", 1, G_MAXUINT,
           DEFAULT_INFERENCE_INTERVAL, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_ROI,
-      g_param_spec_string ("roi", "Region of interest",
-          "Rectangle of the frame to inspect, \"x,y,width,height\" in pixels; empty for the whole frame. Clipped "
-          "to the frame", "", rw_playing));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_enum ("post-messages", "Post messages", "Which 'anomaly' element messages go to the bus",
           GST_TYPE_EFFICIENTAD_MESSAGES, DEFAULT_POST_MESSAGES, rw_playing));
@@ -648,12 +526,22 @@ gst_efficientad_class_init (GstEfficientAdClass * klass)
       g_param_spec_uint ("alarm-off-frames", "Alarm off frames",
           "Consecutive normal analysed frames before an 'end' message", 1, G_MAXUINT, DEFAULT_ALARM_OFF_FRAMES,
           rw_playing));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_uint ("threads", "Threads", "CPU threads for the networks; 0 = one per core (applies at start)",
-          0, 1024, DEFAULT_THREADS, rw_ready));
   g_object_class_install_property (gobject_class, PROP_MODEL_ID,
       g_param_spec_string ("model-id", "Model id", "Identifier of the loaded model (read-only)", NULL,
           (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void
+gst_efficientad_class_init (GstEfficientAdClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->set_property = gst_efficientad_set_property;
+  gobject_class->get_property = gst_efficientad_get_property;
+  gobject_class->finalize = gst_efficientad_finalize;
+  install_properties (gobject_class);
 
   gst_element_class_set_static_metadata (element_class, "EfficientAD anomaly detector", "Filter/Analyzer/Video",
       "Detects visual anomalies with an EfficientAD model and attaches anomaly maps and scores as metadata",
@@ -666,8 +554,6 @@ gst_efficientad_class_init (GstEfficientAdClass * klass)
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_efficientad_transform_ip);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_efficientad_sink_event);
 
-  gst_type_mark_as_plugin_api (GST_TYPE_EFFICIENTAD_DEVICE, (GstPluginAPIFlags) 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_EFFICIENTAD_MODE, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_EFFICIENTAD_MESSAGES, (GstPluginAPIFlags) 0);
   GST_DEBUG_CATEGORY_INIT (gst_efficientad_debug, "efficientad", 0, "EfficientAD anomaly detector");
 }
@@ -675,15 +561,7 @@ gst_efficientad_class_init (GstEfficientAdClass * klass)
 static void
 gst_efficientad_init (GstEfficientAd * self)
 {
-  self->device = DEFAULT_DEVICE;
-  self->mode = DEFAULT_MODE;
-  self->threshold = DEFAULT_THRESHOLD;
-  self->inference_interval = DEFAULT_INFERENCE_INTERVAL;
-  self->post_messages = DEFAULT_POST_MESSAGES;
-  self->alarm_on_frames = DEFAULT_ALARM_ON_FRAMES;
-  self->alarm_off_frames = DEFAULT_ALARM_OFF_FRAMES;
-  self->threads = DEFAULT_THREADS;
-  self->loaders = new std::vector<ModelLoader> ();
+  self->priv = new Private ();
   /* Inspection must not skip frames: QoS dropping is opt-in (qos=true) for live previews. */
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
 }

@@ -30,23 +30,23 @@
  */
 #include "gstefficientadtrain.h"
 
-#include <glib/gstdio.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "capturepolicy.h"
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
 #include "efficientad/teacher.h"
 #include "efficientad/trainer.h"
 #include "framewriter.h"
-#include "gstefficientad.h"
+#include "gstefficientadcommon.h"
 #include "videoframe.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_efficientad_train_debug);
@@ -59,7 +59,6 @@ enum {
   PROP_CAPTURE_INTERVAL,
   PROP_MIN_GAP,
   PROP_DUPLICATE_THRESHOLD,
-  PROP_ROI,
   PROP_MAX_FRAMES,
   PROP_MODEL_FILE,
   PROP_AUTO_TRAIN,
@@ -68,11 +67,9 @@ enum {
   PROP_INPUT_SIZE,
   PROP_TEACHER,
   PROP_PENALTY_IMAGES,
-  PROP_DEVICE,
-  PROP_MODE,
-  PROP_THREADS,
   PROP_SEED,
   PROP_CAPTURED_FRAMES,
+  PROP_COMMON_FIRST,  /* device, mode, threads, roi: gstefficientadcommon.h */
 };
 
 enum {
@@ -82,18 +79,16 @@ enum {
 };
 static guint signals[LAST_SIGNAL];
 
-#define DEFAULT_CAPTURE_INTERVAL 1
-#define DEFAULT_MIN_GAP 0
-#define DEFAULT_DUPLICATE_THRESHOLD 1.0
-#define DEFAULT_MAX_FRAMES 200
 #define DEFAULT_STEPS 1000
 #define DEFAULT_INPUT_SIZE 256
 #define DEFAULT_SEED 42
-#define THUMBNAIL_SIDE 32
 /* Frames waiting for the disk, in bytes (about 90 frames of 1280x720 RGB): beyond, captures are skipped. */
 #define MAX_QUEUED_BYTES (256u << 20)
 
 namespace {
+
+using efficientad::gst::CapturePolicy;
+using efficientad::gst::FrameWriter;
 
 /* One training run on its own thread. */
 struct TrainingJob {
@@ -109,43 +104,35 @@ struct TrainingRequest {
   efficientad::TrainOptions options;
 };
 
+/* The element's state; C++ members own what they hold. */
+struct Private {
+  /* Properties, under the object lock. */
+  std::optional<std::string> capture_folder, model_file, penalty_images;
+  std::string teacher = efficientad::kDefaultTeacher;
+  gboolean resume = TRUE, auto_train = TRUE;
+  efficientad::gst::CaptureRules rules;
+  efficientad::gst::CommonSettings common;
+  GstEfficientAdVariant variant = GST_EFFICIENTAD_VARIANT_S;
+  guint steps = DEFAULT_STEPS, input_size = DEFAULT_INPUT_SIZE;
+  guint64 seed = DEFAULT_SEED;
+
+  /* Between start() and stop(). The capture belongs to the streaming thread; its count is also read by the
+   * property getter and by the training trigger (object lock). */
+  std::unique_ptr<FrameWriter> writer;
+  std::unique_ptr<CapturePolicy> capture;
+  efficientad::gst::RoiWarning roi_warning;
+  guint skipped_for_disk = 0;  /* captures skipped because the writer fell behind */
+
+  /* Object lock. */
+  std::unique_ptr<TrainingJob> job;
+  gboolean eos_held = FALSE;  /* an EOS waits for the running training to end */
+};
+
 }  // namespace
 
 struct _GstEfficientAdTrain {
   GstVideoFilter parent;
-
-  /* Properties, under the object lock. */
-  gchar *capture_folder;
-  gboolean resume;
-  guint capture_interval;
-  guint64 min_gap;
-  gdouble duplicate_threshold;
-  gchar *roi_text;
-  GstVideoRectangle roi;
-  guint max_frames;
-  gchar *model_file;
-  gboolean auto_train;
-  GstEfficientAdVariant variant;
-  guint steps, input_size, threads;
-  gchar *teacher, *penalty_images;
-  GstEfficientAdDevice device;
-  GstEfficientAdMode mode;
-  guint64 seed;
-
-  /* Between start() and stop(). Capture state belongs to the streaming thread; `captured` is also read by the
-   * property getter (object lock). */
-  FrameWriter *writer;
-  guint captured;
-  guint next_index;
-  guint64 frame_number;
-  GstClockTime last_capture_time;
-  efficientad::Image *last_thumbnail;
-  gboolean capture_done, warned_roi;
-  guint skipped_for_disk;  /* captures skipped because the writer fell behind */
-
-  /* Object lock. */
-  TrainingJob *job;
-  gboolean eos_held;  /* an EOS waits for the running training to end */
+  Private *priv;
 };
 
 #define gst_efficientad_train_parent_class parent_class
@@ -178,6 +165,13 @@ post_element_message (GstEfficientAdTrain * self, GstStructure * s)
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
+static void
+post_training_failed (GstEfficientAdTrain * self, const gchar * error, gboolean cancelled)
+{
+  post_element_message (self, gst_structure_new ("training-failed", "error", G_TYPE_STRING, error,
+          "cancelled", G_TYPE_BOOLEAN, cancelled, NULL));
+}
+
 /* Frames already in the folder (an earlier capture) and the number after the highest frame-NNNNNN.png. */
 static guint
 scan_capture_folder (const std::string & folder, guint * next_index)
@@ -194,80 +188,88 @@ scan_capture_folder (const std::string & folder, guint * next_index)
 
 /* Object lock held. */
 static TrainingRequest
-training_request (GstEfficientAdTrain * self)
+training_request (const Private & p)
 {
   TrainingRequest r;
-  r.folder = self->capture_folder;
-  r.model_file = self->model_file && *self->model_file ? self->model_file : r.folder + "/model.efad";
+  r.folder = p.capture_folder.value_or ("");
+  r.model_file = p.model_file && !p.model_file->empty () ? *p.model_file : r.folder + "/model.efad";
   efficientad::TrainOptions &o = r.options;
-  o.geometry.variant = self->variant == GST_EFFICIENTAD_VARIANT_M ? efficientad::Variant::Medium
+  o.geometry.variant = p.variant == GST_EFFICIENTAD_VARIANT_M ? efficientad::Variant::Medium
       : efficientad::Variant::Small;
-  o.geometry.input_width = o.geometry.input_height = (int) self->input_size;
-  o.steps = self->steps;
-  o.seed = self->seed;
-  r.teacher = self->teacher ? self->teacher : efficientad::kDefaultTeacher;
-  o.penalty_folder = self->penalty_images ? self->penalty_images : "";
-  o.device = self->device == GST_EFFICIENTAD_DEVICE_CPU ? efficientad::Device::Cpu
-      : self->device == GST_EFFICIENTAD_DEVICE_CUDA ? efficientad::Device::Cuda : efficientad::Device::Auto;
-  o.precision = self->mode == GST_EFFICIENTAD_MODE_EXACT ? efficientad::Mode::Exact : efficientad::Mode::Fast;
-  o.threads = (int) self->threads;
+  o.geometry.input_width = o.geometry.input_height = (int) p.input_size;
+  o.steps = p.steps;
+  o.seed = p.seed;
+  r.teacher = p.teacher;
+  o.penalty_folder = p.penalty_images.value_or ("");
+  efficientad::gst::apply_training_settings (p.common, o);
   return r;
 }
 
+/* Progress messages, at most two per second within a phase (every phase's first and last one pass). */
+class ProgressPoster {
+ public:
+  explicit ProgressPoster (GstEfficientAdTrain * self) : self_ (self) {}
+
+  void operator() (const efficientad::TrainProgress & p)
+  {
+    const auto now = std::chrono::steady_clock::now ();
+    if (p.phase == last_phase_ && p.step != p.total && now - last_post_ < std::chrono::milliseconds (500))
+      return;
+    last_post_ = now;
+    last_phase_ = p.phase;
+    post_element_message (self_, gst_structure_new ("training-progress",
+            "phase", G_TYPE_STRING, efficientad::phase_name (p.phase),
+            "step", G_TYPE_INT64, (gint64) p.step, "total", G_TYPE_INT64, (gint64) p.total,
+            "loss", G_TYPE_FLOAT, p.loss_total, "eta-seconds", G_TYPE_DOUBLE, p.eta_seconds, NULL));
+  }
+
+ private:
+  GstEfficientAdTrain *self_;
+  std::chrono::steady_clock::time_point last_post_ = std::chrono::steady_clock::now () - std::chrono::seconds (1);
+  efficientad::TrainProgress::Phase last_phase_ = efficientad::TrainProgress::Phase::Done;
+};
+
+/* Waits for the writer, trains, and posts training-started and training-done; throws what training throws. */
 static void
-post_progress (GstEfficientAdTrain * self, const efficientad::TrainProgress & p)
+train_from_capture (GstEfficientAdTrain * self, TrainingJob * job, TrainingRequest & request)
 {
-  post_element_message (self, gst_structure_new ("training-progress",
-          "phase", G_TYPE_STRING, efficientad::phase_name (p.phase),
-          "step", G_TYPE_INT64, (gint64) p.step, "total", G_TYPE_INT64, (gint64) p.total,
-          "loss", G_TYPE_FLOAT, p.loss_total, "eta-seconds", G_TYPE_DOUBLE, p.eta_seconds, NULL));
+  const auto start = std::chrono::steady_clock::now ();
+  request.options.teacher_path = efficientad::teacher_path_for (request.teacher, request.options.geometry.variant);
+  const std::string write_error = self->priv->writer->flush ();
+  if (!write_error.empty ())
+    GST_WARNING_OBJECT (self, "some frames were not written: %s", write_error.c_str ());
+  const efficientad::ModelGeometry &g = request.options.geometry;
+  efficientad::TrainingSet images (g.input_width, g.input_height);
+  images.add_folder (request.folder);
+  post_element_message (self, gst_structure_new ("training-started", "frames", G_TYPE_UINT, (guint) images.size (),
+          "steps", G_TYPE_INT64, (gint64) request.options.steps, NULL));
+  auto warn = [self] (const std::string & message) { GST_WARNING_OBJECT (self, "%s", message.c_str ()); };
+  const efficientad::TrainResult result = efficientad::train_model (images, request.options, request.model_file,
+      ProgressPoster (self), &job->cancel, warn);
+  const double seconds = std::chrono::duration<double> (std::chrono::steady_clock::now () - start).count ();
+  post_element_message (self, gst_structure_new ("training-done", "model-file", G_TYPE_STRING,
+          request.model_file.c_str (), "model-id", G_TYPE_STRING, result.info.model_id.c_str (),
+          "threshold", G_TYPE_FLOAT, result.info.threshold, "seconds", G_TYPE_DOUBLE, seconds,
+          "frames", G_TYPE_UINT, (guint) images.size (), NULL));
 }
 
-/* The training thread: waits for the writer, trains, reports, then releases a held EOS. */
+/* The training thread: trains, reports a failure, then releases a held EOS. */
 static void
 run_training (GstEfficientAdTrain * self, TrainingJob * job, TrainingRequest request)
 {
-  const auto start = std::chrono::steady_clock::now ();
   try {
-    request.options.teacher_path = efficientad::teacher_path_for (request.teacher, request.options.geometry.variant);
-    const std::string write_error = self->writer->flush ();
-    if (!write_error.empty ())
-      GST_WARNING_OBJECT (self, "some frames were not written: %s", write_error.c_str ());
-    const efficientad::ModelGeometry &g = request.options.geometry;
-    efficientad::TrainingSet images (g.input_width, g.input_height);
-    images.add_folder (request.folder);
-    post_element_message (self, gst_structure_new ("training-started", "frames", G_TYPE_UINT, (guint) images.size (),
-            "steps", G_TYPE_INT64, (gint64) request.options.steps, NULL));
-    auto last_post = std::chrono::steady_clock::now () - std::chrono::seconds (1);
-    efficientad::TrainProgress::Phase last_phase = efficientad::TrainProgress::Phase::Done;
-    auto progress = [&] (const efficientad::TrainProgress & p) {
-      const auto now = std::chrono::steady_clock::now ();
-      if (p.phase == last_phase && p.step != p.total && now - last_post < std::chrono::milliseconds (500))
-        return;
-      last_post = now;
-      last_phase = p.phase;
-      post_progress (self, p);
-    };
-    auto warn = [self] (const std::string & message) { GST_WARNING_OBJECT (self, "%s", message.c_str ()); };
-    const efficientad::TrainResult result = efficientad::train_model (images, request.options, request.model_file,
-        progress, &job->cancel, warn);
-    const double seconds = std::chrono::duration<double> (std::chrono::steady_clock::now () - start).count ();
-    post_element_message (self, gst_structure_new ("training-done", "model-file", G_TYPE_STRING,
-            request.model_file.c_str (), "model-id", G_TYPE_STRING, result.info.model_id.c_str (),
-            "threshold", G_TYPE_FLOAT, result.info.threshold, "seconds", G_TYPE_DOUBLE, seconds,
-            "frames", G_TYPE_UINT, (guint) images.size (), NULL));
+    train_from_capture (self, job, request);
   } catch (const std::exception & e) {
     const gboolean cancelled = dynamic_cast<const efficientad::Cancelled *> (&e) != nullptr;
     if (!cancelled)
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Training from %s failed: %s", request.folder.c_str (), e.what ()),
           (NULL));
-    post_element_message (self, gst_structure_new ("training-failed", "error", G_TYPE_STRING, e.what (),
-            "cancelled", G_TYPE_BOOLEAN, cancelled, NULL));
+    post_training_failed (self, e.what (), cancelled);
   }
   GST_OBJECT_LOCK (self);
   job->finished = true;
-  const gboolean release_eos = self->eos_held;
-  self->eos_held = FALSE;
+  const gboolean release_eos = self->priv->eos_held;
+  self->priv->eos_held = FALSE;
   GST_OBJECT_UNLOCK (self);
   if (release_eos)
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), gst_event_new_eos ());
@@ -277,10 +279,11 @@ run_training (GstEfficientAdTrain * self, TrainingJob * job, TrainingRequest req
 static gboolean
 start_training_locked (GstEfficientAdTrain * self)
 {
-  if (self->job != nullptr || self->writer == nullptr)
+  Private *p = self->priv;
+  if (p->job || !p->writer)
     return FALSE;
-  self->job = new TrainingJob ();
-  self->job->thread = std::thread (run_training, self, self->job, training_request (self));
+  p->job = std::make_unique<TrainingJob> ();
+  p->job->thread = std::thread (run_training, self, p->job.get (), training_request (*p));
   return TRUE;
 }
 
@@ -298,22 +301,16 @@ static void
 gst_efficientad_train_action_cancel (GstEfficientAdTrain * self)
 {
   GST_OBJECT_LOCK (self);
-  if (self->job)
-    self->job->cancel = true;
+  if (self->priv->job)
+    self->priv->job->cancel = true;
   GST_OBJECT_UNLOCK (self);
 }
 
+/* The capture folder exists (created if missing) and takes files; the model file's folder exists. Posts an
+ * error and returns FALSE otherwise. */
 static gboolean
-gst_efficientad_train_start (GstBaseTransform * trans)
+check_output_folders (GstEfficientAdTrain * self, const std::string & folder, const std::string & model_file)
 {
-  GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (trans);
-
-  GST_OBJECT_LOCK (self);
-  const std::string folder = self->capture_folder ? self->capture_folder : "";
-  const std::string model_file = self->model_file ? self->model_file : "";
-  const gboolean resume = self->resume;
-  GST_OBJECT_UNLOCK (self);
-
   if (folder.empty ()) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No capture folder: set capture-folder."), (NULL));
     return FALSE;
@@ -335,6 +332,23 @@ gst_efficientad_train_start (GstBaseTransform * trans)
             model_dir.c_str ()), (NULL));
     return FALSE;
   }
+  return TRUE;
+}
+
+static gboolean
+gst_efficientad_train_start (GstBaseTransform * trans)
+{
+  GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (trans);
+  Private *p = self->priv;
+
+  GST_OBJECT_LOCK (self);
+  const std::string folder = p->capture_folder.value_or ("");
+  const std::string model_file = p->model_file.value_or ("");
+  const gboolean resume = p->resume;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!check_output_folders (self, folder, model_file))
+    return FALSE;
   guint next_index;
   const guint existing = scan_capture_folder (folder, &next_index);
   if (existing > 0 && !resume) {
@@ -346,15 +360,11 @@ gst_efficientad_train_start (GstBaseTransform * trans)
     GST_INFO_OBJECT (self, "resuming the capture in %s: %u frames already there", folder.c_str (), existing);
 
   GST_OBJECT_LOCK (self);
-  self->writer = new FrameWriter (folder, MAX_QUEUED_BYTES);
-  self->captured = existing;
-  self->next_index = next_index;
-  self->frame_number = 0;
-  self->last_capture_time = GST_CLOCK_TIME_NONE;
-  self->capture_done = existing >= self->max_frames;
-  self->warned_roi = FALSE;
-  self->skipped_for_disk = 0;
-  self->eos_held = FALSE;
+  p->writer = std::make_unique<FrameWriter> (folder, MAX_QUEUED_BYTES);
+  p->capture = std::make_unique<CapturePolicy> (existing, next_index);
+  p->roi_warning = efficientad::gst::RoiWarning ();
+  p->skipped_for_disk = 0;
+  p->eos_held = FALSE;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -363,108 +373,103 @@ static gboolean
 gst_efficientad_train_stop (GstBaseTransform * trans)
 {
   GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (trans);
+  Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
-  TrainingJob *job = self->job;
-  self->job = nullptr;
-  self->eos_held = FALSE;
+  std::unique_ptr<TrainingJob> job = std::move (p->job);
+  p->eos_held = FALSE;
   GST_OBJECT_UNLOCK (self);
   if (job) {
     job->cancel = true;  /* polled between training steps */
     job->thread.join ();
-    delete job;
   }
-  if (self->skipped_for_disk > 0)
-    GST_WARNING_OBJECT (self, "%u captures were skipped because the disk fell behind", self->skipped_for_disk);
-  delete self->writer;  /* writes what is still queued */
-  self->writer = nullptr;
-  delete self->last_thumbnail;
-  self->last_thumbnail = nullptr;
+  if (p->skipped_for_disk > 0)
+    GST_WARNING_OBJECT (self, "%u captures were skipped because the disk fell behind", p->skipped_for_disk);
+  p->writer.reset ();  /* writes what is still queued; the capture's count stays readable */
   return TRUE;
 }
 
-/* Mean absolute difference of two thumbnails, in grey levels. */
-static double
-thumbnail_difference (const efficientad::Image & a, const efficientad::Image & b)
+/* Whether the writer can take another frame; warns the first time it cannot. */
+static gboolean
+writer_has_room (GstEfficientAdTrain * self)
 {
-  double sum = 0;
-  for (size_t i = 0; i < a.size_bytes (); ++i)
-    sum += std::abs ((int) a.data ()[i] - (int) b.data ()[i]);
-  return sum / (double) a.size_bytes ();
+  Private *p = self->priv;
+  if (p->writer->has_room ())
+    return TRUE;
+  if (p->skipped_for_disk++ == 0)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("The disk cannot keep up with the capture: frames are skipped "
+            "until the queued ones are written. Raise capture-interval or min-gap."), (NULL));
+  return FALSE;
+}
+
+/* Converts the frame's region and queues it for writing unless it repeats the last capture; returns the file name
+ * ("" when skipped). */
+static std::string
+capture_frame (GstEfficientAdTrain * self, GstVideoFrame * frame, const efficientad::gst::CaptureRules & rules,
+    const GstVideoRectangle & roi, guint roi_serial, guint64 time)
+{
+  Private *p = self->priv;
+  const efficientad::ImageView view = efficientad::gst::view_of<efficientad::ImageView> (frame);
+  const GstVideoRectangle r = efficientad::gst::clip_roi_or_warn (GST_ELEMENT (self), roi, roi_serial, view.width,
+      view.height, efficientad::is_yuv (view.format), p->roi_warning, "capturing whole frames");
+  const efficientad::ImageView region = view.crop (r.x, r.y, r.w, r.h);
+  efficientad::Image thumbnail = CapturePolicy::thumbnail (region);
+  if (p->capture->repeats_last (rules, thumbnail))
+    return "";
+  efficientad::Image rgb = efficientad::to_rgb (region);
+  GST_OBJECT_LOCK (self);
+  std::string name = p->capture->record (std::move (thumbnail), time);
+  GST_OBJECT_UNLOCK (self);
+  p->writer->write (name, std::move (rgb));
+  return name;
+}
+
+/* After a capture: stops capturing on a write error, starts training at max-frames, tells the bus. */
+static void
+after_capture (GstEfficientAdTrain * self, const std::string & name, const efficientad::gst::CaptureRules & rules)
+{
+  Private *p = self->priv;
+  const std::string write_error = p->writer->error ();
+  GST_OBJECT_LOCK (self);
+  if (!write_error.empty ())
+    p->capture->finish ();
+  const guint captured = p->capture->captured ();
+  const gboolean start = captured >= rules.max_frames && p->auto_train && write_error.empty () &&
+      start_training_locked (self);
+  GST_OBJECT_UNLOCK (self);
+  post_element_message (self, gst_structure_new ("frame-captured", "file", G_TYPE_STRING, name.c_str (),
+          "frames", G_TYPE_UINT, captured, NULL));
+  if (!write_error.empty ())
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Capture stopped: a frame could not be written (%s). The frames "
+            "already written are kept.", write_error.c_str ()), (NULL));
+  if (start)
+    GST_INFO_OBJECT (self, "captured %u frames: training started", captured);
 }
 
 static GstFlowReturn
 gst_efficientad_train_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
   GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (trans);
-  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
-  const guint interval = self->capture_interval, max_frames = self->max_frames;
-  const guint64 min_gap = self->min_gap;
-  const gdouble duplicate_threshold = self->duplicate_threshold;
-  const GstVideoRectangle roi = self->roi;
-  const gboolean done = self->capture_done || self->captured >= max_frames;
+  const efficientad::gst::CaptureRules rules = p->rules;
+  const GstVideoRectangle roi = p->common.roi;
+  const guint roi_serial = p->common.roi_serial;
   GST_OBJECT_UNLOCK (self);
 
-  const guint64 number = self->frame_number++;
-  if (done || number % interval != 0 || gst_buffer_get_size (buffer) == 0)
-    return GST_FLOW_OK;
   const GstClockTime time = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
-  if (min_gap > 0 && GST_CLOCK_TIME_IS_VALID (time) && GST_CLOCK_TIME_IS_VALID (self->last_capture_time) &&
-      time < self->last_capture_time + min_gap)
+  if (!p->capture->considers (rules, GST_CLOCK_TIME_IS_VALID (time) ? time : CapturePolicy::kNoTime) ||
+      gst_buffer_get_size (buffer) == 0 || !writer_has_room (self))
     return GST_FLOW_OK;
-  if (!self->writer->has_room ()) {
-    if (self->skipped_for_disk++ == 0)
-      GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("The disk cannot keep up with the capture: frames are skipped "
-              "until the queued ones are written. Raise capture-interval or min-gap."), (NULL));
-    return GST_FLOW_OK;
-  }
-
   GstVideoFrame frame;
-  if (!gst_video_frame_map (&frame, &filter->in_info, buffer, GST_MAP_READ))
+  if (!gst_video_frame_map (&frame, &GST_VIDEO_FILTER (trans)->in_info, buffer, GST_MAP_READ))
     return GST_FLOW_OK;  /* not a frame of the negotiated format: nothing to capture */
-  const efficientad::ImageView view = efficientad::gst::view_of<efficientad::ImageView> (&frame);
-  bool outside;
-  const GstVideoRectangle r = efficientad::gst::clip_region (roi, view.width, view.height,
-      efficientad::is_yuv (view.format), &outside);
-  if (outside && !self->warned_roi) {
-    self->warned_roi = TRUE;
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("The roi %d,%d,%d,%d lies outside the %dx%d frames; capturing whole "
-            "frames.", roi.x, roi.y, roi.w, roi.h, view.width, view.height), (NULL));
-  }
-  const efficientad::ImageView region = view.crop (r.x, r.y, r.w, r.h);
-  efficientad::Image thumbnail = efficientad::to_rgb (region, THUMBNAIL_SIDE, THUMBNAIL_SIDE);
-  if (duplicate_threshold > 0 && self->last_thumbnail &&
-      thumbnail_difference (thumbnail, *self->last_thumbnail) < duplicate_threshold) {
-    gst_video_frame_unmap (&frame);
-    return GST_FLOW_OK;
-  }
-  efficientad::Image rgb = efficientad::to_rgb (region);
+  const std::string name = capture_frame (self, &frame, rules, roi, roi_serial,
+      GST_CLOCK_TIME_IS_VALID (time) ? time : CapturePolicy::kNoTime);
   gst_video_frame_unmap (&frame);
-
-  gchar *name = g_strdup_printf ("frame-%06u.png", self->next_index++);
-  self->writer->write (name, std::move (rgb));
-  delete self->last_thumbnail;
-  self->last_thumbnail = new efficientad::Image (std::move (thumbnail));
-  self->last_capture_time = time;
-
-  const std::string write_error = self->writer->error ();
-  GST_OBJECT_LOCK (self);
-  const guint captured = ++self->captured;
-  if (!write_error.empty ())
-    self->capture_done = TRUE;
-  const gboolean start = captured >= max_frames && self->auto_train && write_error.empty () &&
-      start_training_locked (self);
-  GST_OBJECT_UNLOCK (self);
-  post_element_message (self, gst_structure_new ("frame-captured", "file", G_TYPE_STRING, name,
-          "frames", G_TYPE_UINT, captured, NULL));
-  g_free (name);
-  if (!write_error.empty ())
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Capture stopped: a frame could not be written (%s). The frames "
-            "already written are kept.", write_error.c_str ()), (NULL));
-  if (start)
-    GST_INFO_OBJECT (self, "captured %u frames: training started", captured);
+  if (!name.empty ())
+    after_capture (self, name, rules);
   return GST_FLOW_OK;
 }
 
@@ -479,22 +484,22 @@ static gboolean
 gst_efficientad_train_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
   GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (trans);
+  Private *p = self->priv;
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     GST_OBJECT_LOCK (self);
-    const guint captured = self->captured;
-    if (self->job == nullptr && self->auto_train && captured >= 2)
+    const guint captured = p->capture ? p->capture->captured () : 0;
+    if (!p->job && p->auto_train && captured >= 2)
       start_training_locked (self);
     /* Hold the EOS while training runs: gst-launch and applications waiting for EOS then wait for the model. */
-    const gboolean hold = self->job != nullptr && !self->job->finished;
-    self->eos_held = hold;
-    const gboolean too_few = self->job == nullptr && self->auto_train;
+    const gboolean hold = p->job && !p->job->finished;
+    p->eos_held = hold;
+    const gboolean too_few = !p->job && p->auto_train;
     GST_OBJECT_UNLOCK (self);
     if (too_few) {
       gchar *error = g_strdup_printf ("end of stream with %u captured frame(s); training needs at least 2", captured);
       GST_ELEMENT_WARNING (self, STREAM, FAILED, ("No model trained: %s.", error), (NULL));
-      post_element_message (self, gst_structure_new ("training-failed", "error", G_TYPE_STRING, error,
-              "cancelled", G_TYPE_BOOLEAN, FALSE, NULL));
+      post_training_failed (self, error, FALSE);
       g_free (error);
     }
     if (hold) {
@@ -506,79 +511,67 @@ gst_efficientad_train_sink_event (GstBaseTransform * trans, GstEvent * event)
 }
 
 static void
+set_optional_string (std::optional<std::string> & target, const GValue * value)
+{
+  const gchar *text = g_value_get_string (value);
+  target = text ? std::optional<std::string> (text) : std::nullopt;
+}
+
+static void
 gst_efficientad_train_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
 {
   GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (object);
+  Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
+  if (efficientad::gst::set_common_property (object, p->common, PROP_COMMON_FIRST, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
     case PROP_CAPTURE_FOLDER:
-      g_free (self->capture_folder);
-      self->capture_folder = g_value_dup_string (value);
+      set_optional_string (p->capture_folder, value);
       break;
     case PROP_RESUME:
-      self->resume = g_value_get_boolean (value);
+      p->resume = g_value_get_boolean (value);
       break;
     case PROP_CAPTURE_INTERVAL:
-      self->capture_interval = g_value_get_uint (value);
+      p->rules.interval = g_value_get_uint (value);
       break;
     case PROP_MIN_GAP:
-      self->min_gap = g_value_get_uint64 (value);
+      p->rules.min_gap_ns = g_value_get_uint64 (value);
       break;
     case PROP_DUPLICATE_THRESHOLD:
-      self->duplicate_threshold = g_value_get_double (value);
+      p->rules.duplicate_threshold = g_value_get_double (value);
       break;
-    case PROP_ROI: {
-      GstVideoRectangle roi;
-      if (efficientad::gst::parse_roi (g_value_get_string (value), &roi)) {
-        g_free (self->roi_text);
-        self->roi_text = g_value_dup_string (value);
-        self->roi = roi;
-        self->warned_roi = FALSE;
-      } else {
-        GST_WARNING_OBJECT (self, "ignoring roi '%s': expected x,y,width,height with width and height > 0",
-            g_value_get_string (value));
-      }
-      break;
-    }
     case PROP_MAX_FRAMES:
-      self->max_frames = g_value_get_uint (value);
+      p->rules.max_frames = g_value_get_uint (value);
       break;
     case PROP_MODEL_FILE:
-      g_free (self->model_file);
-      self->model_file = g_value_dup_string (value);
+      set_optional_string (p->model_file, value);
       break;
     case PROP_AUTO_TRAIN:
-      self->auto_train = g_value_get_boolean (value);
+      p->auto_train = g_value_get_boolean (value);
       break;
     case PROP_VARIANT:
-      self->variant = (GstEfficientAdVariant) g_value_get_enum (value);
+      p->variant = (GstEfficientAdVariant) g_value_get_enum (value);
       break;
     case PROP_STEPS:
-      self->steps = g_value_get_uint (value);
+      p->steps = g_value_get_uint (value);
       break;
     case PROP_INPUT_SIZE:
-      self->input_size = g_value_get_uint (value);
+      p->input_size = g_value_get_uint (value);
       break;
-    case PROP_TEACHER:
-      g_free (self->teacher);
-      self->teacher = g_value_dup_string (value);
+    case PROP_TEACHER:{
+      const gchar *teacher = g_value_get_string (value);
+      p->teacher = teacher ? teacher : efficientad::kDefaultTeacher;
       break;
+    }
     case PROP_PENALTY_IMAGES:
-      g_free (self->penalty_images);
-      self->penalty_images = g_value_dup_string (value);
-      break;
-    case PROP_DEVICE:
-      self->device = (GstEfficientAdDevice) g_value_get_enum (value);
-      break;
-    case PROP_MODE:
-      self->mode = (GstEfficientAdMode) g_value_get_enum (value);
-      break;
-    case PROP_THREADS:
-      self->threads = g_value_get_uint (value);
+      set_optional_string (p->penalty_images, value);
       break;
     case PROP_SEED:
-      self->seed = g_value_get_uint64 (value);
+      p->seed = g_value_get_uint64 (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -587,69 +580,68 @@ gst_efficientad_train_set_property (GObject * object, guint prop_id, const GValu
   GST_OBJECT_UNLOCK (self);
 }
 
+static const gchar *
+c_str_or_null (const std::optional<std::string> & text)
+{
+  return text ? text->c_str () : NULL;
+}
+
 static void
 gst_efficientad_train_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
 {
   GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (object);
+  const Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
+  if (efficientad::gst::get_common_property (p->common, PROP_COMMON_FIRST, prop_id, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
     case PROP_CAPTURE_FOLDER:
-      g_value_set_string (value, self->capture_folder);
+      g_value_set_string (value, c_str_or_null (p->capture_folder));
       break;
     case PROP_RESUME:
-      g_value_set_boolean (value, self->resume);
+      g_value_set_boolean (value, p->resume);
       break;
     case PROP_CAPTURE_INTERVAL:
-      g_value_set_uint (value, self->capture_interval);
+      g_value_set_uint (value, p->rules.interval);
       break;
     case PROP_MIN_GAP:
-      g_value_set_uint64 (value, self->min_gap);
+      g_value_set_uint64 (value, p->rules.min_gap_ns);
       break;
     case PROP_DUPLICATE_THRESHOLD:
-      g_value_set_double (value, self->duplicate_threshold);
-      break;
-    case PROP_ROI:
-      g_value_set_string (value, self->roi_text ? self->roi_text : "");
+      g_value_set_double (value, p->rules.duplicate_threshold);
       break;
     case PROP_MAX_FRAMES:
-      g_value_set_uint (value, self->max_frames);
+      g_value_set_uint (value, p->rules.max_frames);
       break;
     case PROP_MODEL_FILE:
-      g_value_set_string (value, self->model_file);
+      g_value_set_string (value, c_str_or_null (p->model_file));
       break;
     case PROP_AUTO_TRAIN:
-      g_value_set_boolean (value, self->auto_train);
+      g_value_set_boolean (value, p->auto_train);
       break;
     case PROP_VARIANT:
-      g_value_set_enum (value, self->variant);
+      g_value_set_enum (value, p->variant);
       break;
     case PROP_STEPS:
-      g_value_set_uint (value, self->steps);
+      g_value_set_uint (value, p->steps);
       break;
     case PROP_INPUT_SIZE:
-      g_value_set_uint (value, self->input_size);
+      g_value_set_uint (value, p->input_size);
       break;
     case PROP_TEACHER:
-      g_value_set_string (value, self->teacher);
+      g_value_set_string (value, p->teacher.c_str ());
       break;
     case PROP_PENALTY_IMAGES:
-      g_value_set_string (value, self->penalty_images);
-      break;
-    case PROP_DEVICE:
-      g_value_set_enum (value, self->device);
-      break;
-    case PROP_MODE:
-      g_value_set_enum (value, self->mode);
-      break;
-    case PROP_THREADS:
-      g_value_set_uint (value, self->threads);
+      g_value_set_string (value, c_str_or_null (p->penalty_images));
       break;
     case PROP_SEED:
-      g_value_set_uint64 (value, self->seed);
+      g_value_set_uint64 (value, p->seed);
       break;
     case PROP_CAPTURED_FRAMES:
-      g_value_set_uint (value, self->captured);
+      g_value_set_uint (value, p->capture ? p->capture->captured () : 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -664,28 +656,14 @@ gst_efficientad_train_finalize (GObject * object)
   GstEfficientAdTrain *self = GST_EFFICIENTAD_TRAIN (object);
 
   gst_efficientad_train_stop (GST_BASE_TRANSFORM (self));  /* no-op unless stop() never ran */
-  g_free (self->capture_folder);
-  g_free (self->roi_text);
-  g_free (self->model_file);
-  g_free (self->teacher);
-  g_free (self->penalty_images);
+  delete self->priv;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
-gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
+install_capture_properties (GObjectClass * gobject_class, GParamFlags rw_playing, GParamFlags rw_ready)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
-  const GParamFlags rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-  const GParamFlags rw_playing = (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING);
-  const GParamFlags rw_ready = (GParamFlags) (rw | GST_PARAM_MUTABLE_READY);
-
-  gobject_class->set_property = gst_efficientad_train_set_property;
-  gobject_class->get_property = gst_efficientad_train_get_property;
-  gobject_class->finalize = gst_efficientad_train_finalize;
-
+  const efficientad::gst::CaptureRules defaults;
   g_object_class_install_property (gobject_class, PROP_CAPTURE_FOLDER,
       g_param_spec_string ("capture-folder", "Capture folder",
           "Folder for the captured frames (created if missing); 'efficientad train --data' reads it too", NULL,
@@ -695,20 +673,25 @@ gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
           "towards max-frames); off: refuse a folder that is not empty", TRUE, rw_ready));
   g_object_class_install_property (gobject_class, PROP_CAPTURE_INTERVAL,
       g_param_spec_uint ("capture-interval", "Capture interval", "Consider every Nth frame", 1, G_MAXUINT,
-          DEFAULT_CAPTURE_INTERVAL, rw_playing));
+          defaults.interval, rw_playing));
   g_object_class_install_property (gobject_class, PROP_MIN_GAP,
       g_param_spec_uint64 ("min-gap", "Minimum gap", "Least running time between two captured frames, in ns",
-          0, G_MAXUINT64, DEFAULT_MIN_GAP, rw_playing));
+          0, G_MAXUINT64, defaults.min_gap_ns, rw_playing));
   g_object_class_install_property (gobject_class, PROP_DUPLICATE_THRESHOLD,
       g_param_spec_double ("duplicate-threshold", "Duplicate threshold",
           "Skip frames whose 32x32 thumbnail differs from the last captured one by less than this mean absolute "
-          "difference in grey levels (0 keeps every frame)", 0, 255, DEFAULT_DUPLICATE_THRESHOLD, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_ROI,
-      g_param_spec_string ("roi", "Region of interest", "Rectangle to capture, \"x,y,width,height\"; empty for the "
-          "whole frame. Use the same roi on efficientad", "", rw_ready));
+          "difference in grey levels (0 keeps every frame)", 0, 255, defaults.duplicate_threshold, rw_playing));
   g_object_class_install_property (gobject_class, PROP_MAX_FRAMES,
       g_param_spec_uint ("max-frames", "Max frames", "Stop capturing (and start training when auto-train is on) "
-          "once the folder holds this many frames", 2, G_MAXUINT, DEFAULT_MAX_FRAMES, rw_playing));
+          "once the folder holds this many frames", 2, G_MAXUINT, defaults.max_frames, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_CAPTURED_FRAMES,
+      g_param_spec_uint ("captured-frames", "Captured frames", "Images in the capture folder (read-only)", 0,
+          G_MAXUINT, 0, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void
+install_training_properties (GObjectClass * gobject_class, GParamFlags rw_playing)
+{
   g_object_class_install_property (gobject_class, PROP_MODEL_FILE,
       g_param_spec_string ("model-file", "Model file", "Model to write (atomically); empty: model.efad in the "
           "capture folder", NULL, rw_playing));
@@ -731,19 +714,31 @@ gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
   g_object_class_install_property (gobject_class, PROP_PENALTY_IMAGES,
       g_param_spec_string ("penalty-images", "Penalty images", "Folder of natural images for the pretraining "
           "penalty; empty: off", NULL, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_DEVICE,
-      g_param_spec_enum ("device", "Device", "Where to train", GST_TYPE_EFFICIENTAD_DEVICE,
-          GST_EFFICIENTAD_DEVICE_AUTO, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_MODE,
-      g_param_spec_enum ("mode", "Mode", "Training precision: fast (bf16 where the CPU has it) or exact (fp32)",
-          GST_TYPE_EFFICIENTAD_MODE, GST_EFFICIENTAD_MODE_FAST, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_uint ("threads", "Threads", "CPU threads for training; 0 = one per core", 0, 1024, 0, rw_playing));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed", "Random seed of training", 0, G_MAXUINT64, DEFAULT_SEED, rw_playing));
-  g_object_class_install_property (gobject_class, PROP_CAPTURED_FRAMES,
-      g_param_spec_uint ("captured-frames", "Captured frames", "Images in the capture folder (read-only)", 0,
-          G_MAXUINT, 0, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void
+gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  const GParamFlags rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const GParamFlags rw_playing = (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING);
+  const GParamFlags rw_ready = (GParamFlags) (rw | GST_PARAM_MUTABLE_READY);
+
+  gobject_class->set_property = gst_efficientad_train_set_property;
+  gobject_class->get_property = gst_efficientad_train_get_property;
+  gobject_class->finalize = gst_efficientad_train_finalize;
+  install_capture_properties (gobject_class, rw_playing, rw_ready);
+  install_training_properties (gobject_class, rw_playing);
+  efficientad::gst::install_common_properties (gobject_class, PROP_COMMON_FIRST, {
+        {"Where to train", rw_playing},
+        {"Training precision: fast (bf16 where the CPU has it) or exact (fp32)", rw_playing},
+        {"CPU threads for training; 0 = one per core", rw_playing},
+        {"Rectangle to capture, \"x,y,width,height\"; empty for the whole frame. Use the same roi on efficientad",
+              rw_ready}});
 
   /* Action signals: g_signal_emit_by_name (element, "train") starts training on the frames captured so far. */
   signals[SIGNAL_TRAIN] = g_signal_new_class_handler ("train", G_TYPE_FROM_CLASS (klass),
@@ -776,19 +771,7 @@ gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
 static void
 gst_efficientad_train_init (GstEfficientAdTrain * self)
 {
-  self->resume = TRUE;
-  self->capture_interval = DEFAULT_CAPTURE_INTERVAL;
-  self->min_gap = DEFAULT_MIN_GAP;
-  self->duplicate_threshold = DEFAULT_DUPLICATE_THRESHOLD;
-  self->max_frames = DEFAULT_MAX_FRAMES;
-  self->auto_train = TRUE;
-  self->variant = GST_EFFICIENTAD_VARIANT_S;
-  self->steps = DEFAULT_STEPS;
-  self->input_size = DEFAULT_INPUT_SIZE;
-  self->teacher = g_strdup (efficientad::kDefaultTeacher);
-  self->device = GST_EFFICIENTAD_DEVICE_AUTO;
-  self->mode = GST_EFFICIENTAD_MODE_FAST;
-  self->seed = DEFAULT_SEED;
+  self->priv = new Private ();
   /* Capture must see every frame it is asked to consider. */
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);  /* frames are only read: never copied */

@@ -1,11 +1,10 @@
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 
 #include "args.h"
 #include "commands.h"
 #include "efficientad/distillation.h"
+#include "progress_line.h"
 #include "training_cli.h"
 
 namespace efficientad::cli {
@@ -38,39 +37,27 @@ const char* const kDistillUsage =
 namespace {
 
 // One line per 2 % (logs) or a live line on a terminal.
-class DistillPrinter {
+class DistillProgressPrinter {
  public:
-  explicit DistillPrinter(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO)) {}
+  explicit DistillProgressPrinter(bool quiet) : line_(quiet, 50) {}
 
   void operator()(const DistillProgress& p) {
-    if (quiet_) return;
-    const bool end = p.step == p.total;
-    const int bucket = p.total > 0 ? int(50 * p.step / p.total) : 50;
-    const auto now = std::chrono::steady_clock::now();
-    if (!end && (tty_ ? now - last_ < std::chrono::milliseconds(250) : bucket == bucket_ && p.phase == phase_)) return;
-    last_ = now;
-    bucket_ = bucket;
-    phase_ = p.phase;
-    char line[200];
+    if (!line_.due(int(p.phase), p.step, p.total)) return;
+    char text[200];
     if (p.phase == DistillProgress::Phase::Features) {
-      std::snprintf(line, sizeof line, "backbone features: image %lld/%lld, ETA %s", (long long)p.step,
+      std::snprintf(text, sizeof text, "backbone features: image %lld/%lld, ETA %s", (long long)p.step,
                     (long long)p.total, clock_text(p.eta_seconds).c_str());
     } else if (p.phase == DistillProgress::Phase::Training) {
-      std::snprintf(line, sizeof line, "distillation: step %lld/%lld, loss %.4f, elapsed %s, ETA %s", (long long)p.step,
+      std::snprintf(text, sizeof text, "distillation: step %lld/%lld, loss %.4f, elapsed %s, ETA %s", (long long)p.step,
                     (long long)p.total, p.loss, clock_text(p.elapsed_seconds).c_str(), clock_text(p.eta_seconds).c_str());
     } else {
-      std::snprintf(line, sizeof line, "done in %s", clock_text(p.elapsed_seconds).c_str());
+      std::snprintf(text, sizeof text, "done in %s", clock_text(p.elapsed_seconds).c_str());
     }
-    std::fprintf(stderr, tty_ ? "\r%-110s" : "%s\n", line);
-    if (tty_ && end) std::fputc('\n', stderr);
-    std::fflush(stderr);
+    line_.print(text, p.step == p.total);
   }
 
  private:
-  bool quiet_, tty_;
-  std::chrono::steady_clock::time_point last_{};
-  int bucket_ = -1;
-  DistillProgress::Phase phase_ = DistillProgress::Phase::Done;
+  ProgressLine line_;
 };
 
 }  // namespace
@@ -101,7 +88,7 @@ int distill_command(const std::vector<std::string>& argv) {
   o.restart = args.flag("restart");
   const bool quiet = args.flag("quiet");
 
-  DistillPrinter printer(quiet);
+  DistillProgressPrinter printer(quiet);
   auto warn = [](const std::string& message) { std::fprintf(stderr, "WARNING: %s\n", message.c_str()); };
   const DistillResult r = distill_teacher(o, output, std::ref(printer), interrupt_flag(), warn);
   if (r.resumed_at > 0) std::printf("resumed from the checkpoint at step %lld\n", (long long)r.resumed_at);

@@ -9,6 +9,7 @@
 
 #include "efficientad/errors.h"
 #include "efficientad/teacher.h"
+#include "progress_line.h"
 
 namespace efficientad::cli {
 
@@ -61,45 +62,31 @@ std::string clock_text(double seconds) {
 namespace {
 
 // A one-line progress bar on a terminal; otherwise a line every 5 % (logs, CI).
-class ProgressPrinter {
+class TrainingProgressPrinter {
  public:
-  explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO)) {}
+  explicit TrainingProgressPrinter(bool quiet) : line_(quiet, 20) {}
 
   void operator()(const TrainProgress& p) {
-    if (quiet_) return;
+    if (!line_.due(int(p.phase), p.step, p.total)) return;
     const double fraction = p.total > 0 ? double(p.step) / double(p.total) : 1.0;
-    const auto now = std::chrono::steady_clock::now();
-    const bool phase_end = p.step == p.total;
-    if (tty_ && !phase_end && now - last_ < std::chrono::milliseconds(200)) return;
-    if (!tty_ && !phase_end && int(fraction * 20) == last_bucket_ && p.phase == last_phase_) return;
-    last_ = now;
-    last_bucket_ = int(fraction * 20);
-    last_phase_ = p.phase;
-
-    char line[256];
-    const int filled = int(fraction * 24);
-    std::string bar(size_t(filled), '#');
+    char text[256];
+    std::string bar(size_t(fraction * 24), '#');
     bar.resize(24, '.');
     if (p.phase == TrainProgress::Phase::Training) {
-      std::snprintf(line, sizeof line, "%-11s [%s] %3d%% step %lld/%lld loss %.4f (st %.4f ae %.4f stae %.4f) %.2f img/s ETA %s",
+      std::snprintf(text, sizeof text, "%-11s [%s] %3d%% step %lld/%lld loss %.4f (st %.4f ae %.4f stae %.4f) %.2f img/s ETA %s",
                     phase_name(p.phase), bar.c_str(), int(fraction * 100), (long long)p.step, (long long)p.total,
                     p.loss_total, p.loss_st, p.loss_ae, p.loss_stae, p.images_per_second, clock_text(p.eta_seconds).c_str());
     } else if (p.phase == TrainProgress::Phase::Done) {
-      std::snprintf(line, sizeof line, "done in %s", clock_text(p.elapsed_seconds).c_str());
+      std::snprintf(text, sizeof text, "done in %s", clock_text(p.elapsed_seconds).c_str());
     } else {
-      std::snprintf(line, sizeof line, "%-11s [%s] %3d%% image %lld/%lld ETA %s", phase_name(p.phase), bar.c_str(),
+      std::snprintf(text, sizeof text, "%-11s [%s] %3d%% image %lld/%lld ETA %s", phase_name(p.phase), bar.c_str(),
                     int(fraction * 100), (long long)p.step, (long long)p.total, clock_text(p.eta_seconds).c_str());
     }
-    std::fprintf(stderr, tty_ ? "\r%-150s" : "%s\n", line);
-    if (tty_ && (phase_end || p.phase == TrainProgress::Phase::Done)) std::fputc('\n', stderr);
-    std::fflush(stderr);
+    line_.print(text, p.step == p.total || p.phase == TrainProgress::Phase::Done);
   }
 
  private:
-  bool quiet_, tty_;
-  std::chrono::steady_clock::time_point last_{};
-  int last_bucket_ = -1;
-  TrainProgress::Phase last_phase_ = TrainProgress::Phase::Done;
+  ProgressLine line_;
 };
 
 }  // namespace
@@ -135,7 +122,7 @@ TrainResult train_from_folders(const std::vector<std::string>& folders, const Tr
   }
 
   const std::atomic<bool>* cancel = interrupt_flag();
-  ProgressPrinter printer(quiet);
+  TrainingProgressPrinter printer(quiet);
   auto warn = [](const std::string& message) { std::fprintf(stderr, "WARNING: %s\n", message.c_str()); };
   const TrainResult result = train_model(images, options, output, std::ref(printer), cancel, warn);
 

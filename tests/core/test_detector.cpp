@@ -10,6 +10,8 @@
 #include "efficientad/detector.h"
 #include "efficientad/errors.h"
 #include "image/image_ops.h"
+#include "common/device.h"
+#include "image/image_tensors.h"
 #include "inference/map_computer.h"
 #include "model/model_file.h"
 #include "ops/map_postprocess.h"

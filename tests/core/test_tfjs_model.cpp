@@ -11,7 +11,8 @@
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
 #include "image/image_ops.h"
-#include "inference/map_computer.h"
+#include "image/image_tensors.h"
+#include "model/networks.h"
 #include "distillation/js_literal.h"
 #include "distillation/tfjs_model.h"
 

@@ -11,6 +11,7 @@
 #include "efficientad/image_io.h"
 #include "efficientad/synthetic.h"
 #include "efficientad/trainer.h"
+#include "common/device.h"
 #include "inference/map_computer.h"
 #include "model/model_file.h"
 #include "test_helpers.h"

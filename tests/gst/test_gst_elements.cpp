@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "check_main.h"
 #include "fixtures.h"
 #include "gst_frames.h"
 #include "meta/gstanomalymeta.h"
@@ -588,36 +589,6 @@ GST_START_TEST(overlay_ignores_unusable_meta_n) {
 }
 GST_END_TEST;
 
-static Suite* elements_suite() {
-  Suite* s = suite_create("gst_elements");
-  TCase* ok = tcase_create("positive");
-  tcase_set_timeout(ok, 600);
-  tcase_add_test(ok, meta_has_map_rect_and_model);
-  tcase_add_test(ok, every_format_gets_meta);
-  tcase_add_test(ok, caps_change_mid_stream);
-  tcase_add_test(ok, roi_sets_the_rectangle);
-  tcase_add_test(ok, inference_interval_skips_frames);
-  tcase_add_test(ok, threshold_changes_while_playing);
-  tcase_add_test(ok, messages_at_edges_with_hysteresis);
-  tcase_add_test(ok, overlay_draws_only_where_the_map_is_high);
-  tcase_add_test(ok, detector_then_overlay);
-  tcase_add_test(ok, meta_copies_and_scales_with_the_frame);
-  tcase_add_test(ok, state_cycles);
-  tcase_add_test(ok, model_swaps_while_playing);
-  suite_add_tcase(s, ok);
-  TCase* bad = tcase_create("negative");
-  tcase_set_timeout(bad, 600);
-  tcase_add_test(bad, no_model_fails_start_n);
-  tcase_add_test(bad, corrupt_and_wrong_kind_models_n);
-  tcase_add_test(bad, cuda_on_a_cpu_build_n);
-  tcase_add_test(bad, tiny_and_huge_frames_n);
-  tcase_add_test(bad, empty_and_short_buffers_pass_n);
-  tcase_add_test(bad, bad_roi_values_n);
-  tcase_add_test(bad, overlay_ignores_unusable_meta_n);
-  tcase_add_test(bad, bad_model_swap_keeps_the_old_model_n);
-  suite_add_tcase(s, bad);
-  return s;
-}
 
 int main(int argc, char** argv) {
   gst_check_init(&argc, &argv);
@@ -626,11 +597,15 @@ int main(int argc, char** argv) {
   test::write_random_model(model_path, efficientad::ModelGeometry{});
   other_model_path = folder + "/other.efad";
   test::write_random_model(other_model_path, efficientad::ModelGeometry{}, 2);
-  SRunner* runner = srunner_create(elements_suite());
-  // One process: LibTorch's OpenMP pool (used above for the fixture) does not survive fork().
-  srunner_set_fork_status(runner, CK_NOFORK);
-  srunner_run_all(runner, CK_NORMAL);
-  const int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? 0 : 1;
+  // One process: LibTorch's OpenMP pool (used by the fixtures) does not survive fork().
+  return test::run_cases("gst_elements", {
+      {"positive", TESTS(meta_has_map_rect_and_model, every_format_gets_meta, caps_change_mid_stream, roi_sets_the_rectangle,
+                         inference_interval_skips_frames, threshold_changes_while_playing, messages_at_edges_with_hysteresis,
+                         overlay_draws_only_where_the_map_is_high, detector_then_overlay,
+                         meta_copies_and_scales_with_the_frame, state_cycles, model_swaps_while_playing,
+                         model_waiting_for_a_frame_is_superseded_with_a_message), 600},
+      {"negative", TESTS(no_model_fails_start_n, corrupt_and_wrong_kind_models_n, cuda_on_a_cpu_build_n,
+                         tiny_and_huge_frames_n, empty_and_short_buffers_pass_n, bad_roi_values_n,
+                         overlay_ignores_unusable_meta_n, bad_model_swap_keeps_the_old_model_n), 600},
+  }, test::Fork::None);
 }

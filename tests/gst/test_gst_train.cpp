@@ -18,6 +18,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include "check_main.h"
 #include "gst_frames.h"
 #include "meta/gstanomalymeta.h"
 
@@ -371,30 +372,15 @@ GST_START_TEST(slow_disk_skips_captures_with_a_warning_n) {
 }
 GST_END_TEST;
 
-static Suite* train_suite() {
-  Suite* s = suite_create("efficientadtrain");
-  TCase* tc = tcase_create("efficientadtrain");
-  tcase_set_timeout(tc, 900);
-  tcase_add_test(tc, captures_trains_and_the_detector_uses_the_model);
-  tcase_add_test(tc, skips_duplicates_and_captures_the_roi);
-  tcase_add_test(tc, resumes_a_capture_folder);
-  tcase_add_test(tc, refuses_used_or_unwritable_folders_n);
-  tcase_add_test(tc, eos_waits_for_the_model);
-  tcase_add_test(tc, early_eos_reports_too_few_frames_n);
-  tcase_add_test(tc, stopping_cancels_training_n);
-  tcase_add_test(tc, full_disk_leaves_no_partial_model_n);
-  tcase_add_test(tc, slow_disk_skips_captures_with_a_warning_n);
-  tcase_add_test(tc, missing_shipped_teacher_fails_training_n);
-  suite_add_tcase(s, tc);
-  return s;
-}
 
 int main(int argc, char** argv) {
   gst_check_init(&argc, &argv);
-  SRunner* runner = srunner_create(train_suite());
-  srunner_set_fork_status(runner, CK_NOFORK);  // LibTorch's OpenMP pool does not survive fork()
-  srunner_run_all(runner, CK_NORMAL);
-  const int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
-  return failed == 0 ? 0 : 1;
+  // One process: LibTorch's OpenMP pool (used by the fixtures) does not survive fork().
+  return test::run_cases("efficientadtrain", {
+      {"efficientadtrain", TESTS(captures_trains_and_the_detector_uses_the_model, skips_duplicates_and_captures_the_roi,
+                                 resumes_a_capture_folder, refuses_used_or_unwritable_folders_n, eos_waits_for_the_model,
+                                 early_eos_reports_too_few_frames_n, stopping_cancels_training_n,
+                                 full_disk_leaves_no_partial_model_n, slow_disk_skips_captures_with_a_warning_n,
+                                 missing_shipped_teacher_fails_training_n), 900},
+  }, test::Fork::None);
 }
