@@ -49,16 +49,10 @@ struct _GstAnomalyOverlay {
 G_DEFINE_TYPE (GstAnomalyOverlay, gst_anomaly_overlay, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (anomalyoverlay, "anomalyoverlay", GST_RANK_NONE, GST_TYPE_ANOMALY_OVERLAY);
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
-
 #define GST_TYPE_ANOMALY_OVERLAY_COLORMAP (gst_anomaly_overlay_colormap_get_type ())
 static GType
 gst_anomaly_overlay_colormap_get_type (void)
 {
-  static GType type = 0;
   static const GEnumValue values[] = {
     {GST_ANOMALY_OVERLAY_COLORMAP_JET, "Blue to red", "jet"},
     {GST_ANOMALY_OVERLAY_COLORMAP_TURBO, "Improved rainbow", "turbo"},
@@ -66,8 +60,7 @@ gst_anomaly_overlay_colormap_get_type (void)
     {GST_ANOMALY_OVERLAY_COLORMAP_VIRIDIS, "Blue to yellow, perceptually uniform", "viridis"},
     {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstAnomalyOverlayColormap", values));
+  static const GType type = g_enum_register_static ("GstAnomalyOverlayColormap", values);
   return type;
 }
 
@@ -199,8 +192,7 @@ gst_anomaly_overlay_class_init (GstAnomalyOverlayClass * klass)
 
   gst_element_class_set_static_metadata (element_class, "Anomaly map overlay", "Filter/Effect/Video",
       "Draws the anomaly maps and scores of efficientad over the video", "gst-efficientad maintainers");
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
+  efficientad::gst::add_video_pad_templates (element_class);
 
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_anomaly_overlay_transform_ip);
 

@@ -103,24 +103,17 @@ struct _GstEfficientAd {
 G_DEFINE_TYPE (GstEfficientAd, gst_efficientad, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (efficientad, "efficientad", GST_RANK_NONE, GST_TYPE_EFFICIENTAD);
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
-
 #define GST_TYPE_EFFICIENTAD_MESSAGES (gst_efficientad_messages_get_type ())
 static GType
 gst_efficientad_messages_get_type (void)
 {
-  static GType type = 0;
   static const GEnumValue values[] = {
     {GST_EFFICIENTAD_MESSAGES_NONE, "No messages", "none"},
     {GST_EFFICIENTAD_MESSAGES_EDGES, "When an anomaly begins and ends", "edges"},
     {GST_EFFICIENTAD_MESSAGES_ALL, "Begin and end, and one per analysed frame", "all"},
     {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstEfficientAdMessages", values));
+  static const GType type = g_enum_register_static ("GstEfficientAdMessages", values);
   return type;
 }
 
@@ -546,8 +539,7 @@ gst_efficientad_class_init (GstEfficientAdClass * klass)
   gst_element_class_set_static_metadata (element_class, "EfficientAD anomaly detector", "Filter/Analyzer/Video",
       "Detects visual anomalies with an EfficientAD model and attaches anomaly maps and scores as metadata",
       "gst-efficientad maintainers");
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
+  efficientad::gst::add_video_pad_templates (element_class);
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_efficientad_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_efficientad_stop);

@@ -15,29 +15,25 @@ enum CommonProperty {
 GType
 gst_efficientad_device_get_type (void)
 {
-  static GType type = 0;
   static const GEnumValue values[] = {
     {GST_EFFICIENTAD_DEVICE_AUTO, "CUDA when this build and machine have it, else the CPU", "auto"},
     {GST_EFFICIENTAD_DEVICE_CPU, "CPU", "cpu"},
     {GST_EFFICIENTAD_DEVICE_CUDA, "NVIDIA GPU (needs a CUDA build of LibTorch)", "cuda"},
     {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstEfficientAdDevice", values));
+  static const GType type = g_enum_register_static ("GstEfficientAdDevice", values);
   return type;
 }
 
 GType
 gst_efficientad_mode_get_type (void)
 {
-  static GType type = 0;
   static const GEnumValue values[] = {
     {GST_EFFICIENTAD_MODE_FAST, "Reduced precision (int8/bf16 on the CPU), about 4x faster", "fast"},
     {GST_EFFICIENTAD_MODE_EXACT, "fp32 with the paper's formulas", "exact"},
     {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstEfficientAdMode", values));
+  static const GType type = g_enum_register_static ("GstEfficientAdMode", values);
   return type;
 }
 

@@ -139,23 +139,16 @@ struct _GstEfficientAdTrain {
 G_DEFINE_TYPE (GstEfficientAdTrain, gst_efficientad_train, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (efficientadtrain, "efficientadtrain", GST_RANK_NONE, GST_TYPE_EFFICIENTAD_TRAIN);
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (EFFICIENTAD_VIDEO_FORMATS)));
-
 #define GST_TYPE_EFFICIENTAD_VARIANT (gst_efficientad_variant_get_type ())
 static GType
 gst_efficientad_variant_get_type (void)
 {
-  static GType type = 0;
   static const GEnumValue values[] = {
     {GST_EFFICIENTAD_VARIANT_S, "EfficientAD-S", "S"},
     {GST_EFFICIENTAD_VARIANT_M, "EfficientAD-M (about 3x slower)", "M"},
     {0, NULL, NULL},
   };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("GstEfficientAdVariant", values));
+  static const GType type = g_enum_register_static ("GstEfficientAdVariant", values);
   return type;
 }
 
@@ -751,8 +744,7 @@ gst_efficientad_train_class_init (GstEfficientAdTrainClass * klass)
   gst_element_class_set_static_metadata (element_class, "EfficientAD capture and training", "Filter/Video",
       "Captures normal frames to a folder and trains an EfficientAD model from them in the background",
       "gst-efficientad maintainers");
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
+  efficientad::gst::add_video_pad_templates (element_class);
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_efficientad_train_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_efficientad_train_stop);

@@ -13,6 +13,14 @@
 
 namespace efficientad::gst {
 
+/* The always-present sink and src pads of an element that takes EFFICIENTAD_VIDEO_FORMATS. */
+inline void add_video_pad_templates(GstElementClass* klass) {
+  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(EFFICIENTAD_VIDEO_FORMATS));
+  gst_element_class_add_pad_template(klass, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template(klass, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_caps_unref(caps);
+}
+
 inline bool pixel_format_of(GstVideoFormat format, PixelFormat* out) {
   switch (format) {
     case GST_VIDEO_FORMAT_RGB: *out = PixelFormat::Rgb8; return true;

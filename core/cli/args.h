@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "efficientad/errors.h"
+
 namespace efficientad::cli {
 
 class UsageError : public std::runtime_error {
@@ -27,6 +29,9 @@ class Args {
   std::vector<std::string> all(const std::string& name) const;  // every value of a repeatable option
   int64_t get_int(const std::string& name, int64_t fallback, int64_t min, int64_t max) const;
   double get_double(const std::string& name, double fallback) const;
+  // The value parsed by `parse` (parse_variant, parse_device, ...); a value it refuses is a usage error (exit 2).
+  template <typename T>
+  T get_parsed(const std::string& name, const std::string& fallback, T (*parse)(const std::string&)) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
@@ -37,6 +42,21 @@ class Args {
 
 // A whole decimal integer in [min, max]; `what` names it in the UsageError otherwise.
 int64_t parse_int(const std::string& text, const std::string& what, int64_t min, int64_t max);
+
+// parse(text); a value it refuses (InvalidArgument) becomes a UsageError naming `option` (exit status 2).
+template <typename T>
+T usage_checked(const std::string& option, const std::string& text, T (*parse)(const std::string&)) {
+  try {
+    return parse(text);
+  } catch (const InvalidArgument& e) {
+    throw UsageError(option + ": " + e.what());
+  }
+}
+
+template <typename T>
+T Args::get_parsed(const std::string& name, const std::string& fallback, T (*parse)(const std::string&)) const {
+  return usage_checked("--" + name, get(name, fallback), parse);
+}
 
 // "256" -> 256x256, "320x256" -> 320 wide, 256 high.
 void parse_size(const std::string& text, int& width, int& height);

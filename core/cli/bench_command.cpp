@@ -58,12 +58,14 @@ int bench_command(const std::vector<std::string>& argv) {
   const auto batches = split_list(args.get("batch", "1"));
   const auto devices = split_list(args.get("device", "cpu"));
   if (!o.model_path.empty() && variants.size() > 1) throw UsageError("--model fixes the variant: give one --variant");
+  for (const auto& device : devices) usage_checked("--device", device, parse_device);  // all before the first run
+  for (const auto& variant : variants) usage_checked("--variant", variant, parse_variant);
 
   const auto log = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
   for (const auto& device : devices) {
-    o.device = parse_device(device);
+    o.device = usage_checked("--device", device, parse_device);
     for (const auto& variant : variants) {
-      o.geometry.variant = parse_variant(variant);
+      o.geometry.variant = usage_checked("--variant", variant, parse_variant);
       for (size_t b = 0; b < batches.size(); ++b) {
         o.batch = int(parse_int(batches[b], "--batch", 1, 256));
         o.train_steps = b == 0 ? train_steps : 0;  // training steps do not depend on the inference batch

@@ -75,13 +75,13 @@ int distill_command(const std::vector<std::string>& argv) {
   if (o.backbone.empty() || o.image_folder.empty() || output.empty()) {
     throw UsageError("give --backbone SPEC, --images DIR and --output TEACHER");
   }
-  o.variant = parse_variant(args.get("variant", "S"));
+  o.variant = args.get_parsed("variant", "S", parse_variant);
   o.steps = args.get_int("steps", o.steps, 1, 100000000);
   o.batch = int(args.get_int("batch", o.batch, 1, 256));
   o.crop = int(args.get_int("crop", o.crop, 36, 256));
   o.seed = uint64_t(args.get_int("seed", 42, 0, INT64_MAX));
   o.normalisation_draws = args.get_int("draws", o.normalisation_draws, 1, 100000000);
-  o.precision = parse_precision(args.get("precision", "fast"));
+  o.precision = args.get_parsed("precision", "fast", parse_precision);
   o.threads = int(args.get_int("threads", 0, 0, 1024));
   o.checkpoint_path = args.get("checkpoint");
   o.checkpoint_every = args.get_int("checkpoint-every", o.checkpoint_every, 1, 100000000);

@@ -51,7 +51,7 @@ int eval_command(const std::vector<std::string>& argv) {
     if (ec) throw IoError("cannot create output folder " + output + ": " + ec.message());
   }
   DetectorOptions detector_options;
-  detector_options.mode = parse_mode(args.get("mode", "fast"));
+  detector_options.mode = args.get_parsed("mode", "fast", parse_mode);
   if (model.empty()) {
     const TrainOptions training = training_options_from(args);
     model = output.empty() ? (fs::temp_directory_path() / "efficientad-eval-model.efad").string()
@@ -60,7 +60,7 @@ int eval_command(const std::vector<std::string>& argv) {
     detector_options.device = training.device;
     detector_options.threads = training.threads;
   } else {
-    detector_options.device = parse_device(args.get("device", "auto"));
+    detector_options.device = args.get_parsed("device", "auto", parse_device);
     detector_options.threads = int(args.get_int("threads", 0, 0, 1024));
   }
 

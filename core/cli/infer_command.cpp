@@ -75,8 +75,8 @@ int infer_command(const std::vector<std::string>& argv) {
   const bool heatmaps = !output.empty() && !args.flag("no-heatmaps");
 
   DetectorOptions options;
-  options.mode = parse_mode(args.get("mode", "fast"));
-  options.device = parse_device(args.get("device", "auto"));
+  options.mode = args.get_parsed("mode", "fast", parse_mode);
+  options.device = args.get_parsed("device", "auto", parse_device);
   options.threads = int(args.get_int("threads", 0, 0, 1024));
   Detector detector(model, options);
   if (args.has("threshold")) detector.set_threshold(float(args.get_double("threshold", 0)));

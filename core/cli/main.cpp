@@ -1,6 +1,7 @@
 // efficientad: train, run and inspect EfficientAD anomaly detection models from the command line.
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct Command {
   const char* usage;
   bool training_options = false;  // its usage continues with the training options
 };
+
+int out_of_memory(const char* command) {
+  std::fprintf(stderr, "efficientad %s: error: out of memory: the input needs more memory than this machine has "
+               "free (use smaller images or a smaller --input-size, or free memory)\n", command);
+  return 1;
+}
 
 }  // namespace
 
@@ -74,7 +81,10 @@ int main(int argc, char** argv) {
     } catch (const efficientad::Error& e) {
       std::fprintf(stderr, "efficientad %s: error: %s\n", c.name, e.what());
       return 1;
+    } catch (const std::bad_alloc&) {
+      return out_of_memory(c.name);
     } catch (const std::exception& e) {
+      if (std::strstr(e.what(), "can't allocate memory")) return out_of_memory(c.name);  // LibTorch's allocator
       std::fprintf(stderr, "efficientad %s: internal error (please report): %s\n", c.name, e.what());
       return 70;
     }

@@ -93,7 +93,7 @@ class TrainingProgressPrinter {
 
 TrainOptions training_options_from(const Args& args) {
   TrainOptions options;
-  options.geometry.variant = parse_variant(args.get("variant", "S"));
+  options.geometry.variant = args.get_parsed("variant", "S", parse_variant);
   parse_size(args.get("input-size", "256"), options.geometry.input_width, options.geometry.input_height);
   options.geometry.padding = args.flag("padding");
   options.steps = args.get_int("steps", 1000, 1, 100000000);
@@ -103,13 +103,17 @@ TrainOptions training_options_from(const Args& args) {
     throw UsageError(e.what());
   }
   options.penalty_folder = args.get("penalty-images");
-  options.precision = parse_precision(args.get("precision", "fast"));
+  options.precision = args.get_parsed("precision", "fast", parse_precision);
   options.seed = uint64_t(args.get_int("seed", 42, 0, INT64_MAX));
   options.validation_fraction = args.get_double("holdout", 0.1);
-  options.device = parse_device(args.get("device", "auto"));
+  options.device = args.get_parsed("device", "auto", parse_device);
   options.threads = int(args.get_int("threads", 0, 0, 1024));
   options.teacher_cache_mb = args.get_int("cache-mb", 2048, 0, 1 << 24);
-  validate_geometry(options.geometry);
+  try {
+    validate_geometry(options.geometry);
+  } catch (const InvalidArgument& e) {
+    throw UsageError(std::string("--input-size: ") + e.what());
+  }
   return options;
 }
 

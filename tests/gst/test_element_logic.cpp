@@ -110,7 +110,7 @@ START_TEST(swap_loads_the_requested_model) {
   std::unique_ptr<Detector> d = swap.take_loaded(&path);
   ck_assert(d != nullptr);
   ck_assert_str_eq(path.c_str(), model_b.c_str());
-  ck_assert_str_eq(d->info().model_id.c_str(), id_of(model_b).c_str());
+  ck_assert(d->info().model_id == id_of(model_b));
   ck_assert(!swap.has_loaded());
   ck_assert(swap.take_loaded(&path) == nullptr);
   ck_assert_int_eq(int(refusals.list().size()), 0);
@@ -136,7 +136,7 @@ START_TEST(newest_request_wins) {
   loader.open();
   ck_assert(wait_loaded(swap));
   std::string path;
-  ck_assert_str_eq(swap.take_loaded(&path)->info().model_id.c_str(), id_of(model_c).c_str());
+  ck_assert(swap.take_loaded(&path)->info().model_id == id_of(model_c));
   r = refusals.list();
   ck_assert_int_eq(int(r.size()), 2);
   ck_assert_str_eq(r[1].path.c_str(), model_a.c_str());
@@ -158,7 +158,7 @@ START_TEST(burst_of_requests_loads_at_most_two_n) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ck_assert_int_eq(loader.calls(), 2);
   std::string path;
-  ck_assert_str_eq(swap.take_loaded(&path)->info().model_id.c_str(), id_of(model_b).c_str());
+  ck_assert(swap.take_loaded(&path)->info().model_id == id_of(model_b));
   ck_assert_int_eq(int(refusals.list().size()), 40);  // 39 queued ones and the overtaken first load
 }
 END_TEST
@@ -193,7 +193,7 @@ START_TEST(untaken_model_is_superseded_n) {
   ck_assert_str_eq(r[0].path.c_str(), model_a.c_str());
   ck_assert_str_eq(r[0].error.c_str(), ModelSwap::kSuperseded);
   std::string path;
-  ck_assert_str_eq(swap.take_loaded(&path).get()->info().model_id.c_str(), id_of(model_b).c_str());
+  ck_assert(swap.take_loaded(&path)->info().model_id == id_of(model_b));
 }
 END_TEST
 
@@ -260,10 +260,10 @@ START_TEST(capture_resumes_numbering_until_max_frames) {
   CaptureRules rules;
   rules.max_frames = 7;
   CapturePolicy policy(5, 9);
-  ck_assert_str_eq(policy.record(test::textured_image(32, 32, 1), 0).c_str(), "frame-000009.png");
+  ck_assert(policy.record(test::textured_image(32, 32, 1), 0) == "frame-000009.png");
   ck_assert(!policy.done(rules));
   ck_assert(policy.considers(rules, CapturePolicy::kNoTime));
-  ck_assert_str_eq(policy.record(test::textured_image(32, 32, 2), 1).c_str(), "frame-000010.png");
+  ck_assert(policy.record(test::textured_image(32, 32, 2), 1) == "frame-000010.png");
   ck_assert_int_eq(policy.captured(), 7);
   ck_assert(policy.done(rules));
   ck_assert(!policy.considers(rules, CapturePolicy::kNoTime));
@@ -328,10 +328,10 @@ int main() {
   return test::run_cases("element_logic", {
       {"model_swap", TESTS(swap_loads_the_requested_model, newest_request_wins, burst_of_requests_loads_at_most_two_n,
                            bad_file_is_refused_with_its_error_n, untaken_model_is_superseded_n,
-                           stop_drops_requests_silently_n), 120, setup, nullptr},
+                           stop_drops_requests_silently_n), 120, setup, nullptr, true},
       {"capture_policy", TESTS(capture_interval_and_min_gap, capture_skips_near_duplicates,
                                capture_resumes_numbering_until_max_frames, capture_unknown_times_never_block_n,
                                capture_finished_takes_nothing_more_n)},
       {"alarm", TESTS(alarm_hysteresis, alarm_ends_with_the_stream, alarm_idle_stream_end_is_silent_n)},
-  }, test::Fork::None);
+  }, test::Fork::PerTest);  // a failed check must not leave a swap's thread behind; the parent runs no LibTorch
 }

@@ -49,14 +49,17 @@ expect 2 "give exactly one model" -- "$tool" info
 expect 2 "give at least one --data" -- "$tool" train --output "$work/m.efad"
 expect 2 "give --backbone SPEC, --images DIR and --output" -- "$tool" distill --images "$work/data/train/good" --output "$work/t.efad"
 expect 2 "expects an integer" -- "$tool" distill --backbone nsfwjs:x --images "$work/data/train/good" --output "$work/t.efad" --crop big
+# Option values the engine refuses are usage errors too.
+expect 2 "out of range" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size 100
+expect 2 "unknown variant" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --variant XL
+expect 2 "unknown device" -- "$tool" infer --model "$work/model.efad" --device tpu "$work/data/test/good"
+expect 2 "unknown mode" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --mode quick
 
 # Errors: exit 1 with an actionable message; nothing half-written.
 mkdir -p "$work/empty"
 expect 1 "no images" -- "$tool" train --data "$work/empty" --output "$work/m.efad"
 expect 1 "not found" -- "$tool" train --data "$work/nope" --output "$work/m.efad"
-expect 1 "out of range" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size 100
 expect 1 "does not exist" -- "$tool" train --data "$work/data/train/good" --output "$work/no/such/m.efad" --steps 1
-expect 1 "unknown variant" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --variant XL
 expect 1 "model file not found" -- "$tool" info "$work/missing.efad"
 head -c 1000 "$work/model.efad" > "$work/truncated.efad"
 expect 1 "truncated" -- "$tool" info "$work/truncated.efad"

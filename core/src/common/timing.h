@@ -11,4 +11,6 @@ inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+inline double milliseconds_since(Clock::time_point start) { return 1000.0 * seconds_since(start); }
+
 }  // namespace efficientad::detail

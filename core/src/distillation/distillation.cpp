@@ -128,6 +128,19 @@ Checkpoint load_checkpoint(const std::string& path, const std::string& print, Pd
   return c;
 }
 
+void report(const std::function<void(const DistillProgress&)>& progress, DistillProgress::Phase phase, int64_t step,
+            int64_t total, float loss, double elapsed, double eta) {
+  if (!progress) return;
+  DistillProgress p;
+  p.phase = phase;
+  p.step = step;
+  p.total = total;
+  p.loss = loss;
+  p.elapsed_seconds = elapsed;
+  p.eta_seconds = eta;
+  progress(p);
+}
+
 DistillationData cache_targets(const DistillOptions& o, const Backbone& backbone, const std::atomic<bool>* cancel,
                                const std::function<void(const DistillProgress&)>& progress,
                                const WarningCallback& warn) {
@@ -151,14 +164,9 @@ DistillationData cache_targets(const DistillOptions& o, const Backbone& backbone
     data.targets.push_back(backbone.targets(both).to(at::kHalf));
     data.teacher_inputs.push_back(to_network_input(original.view(), backbone.teacher_side(), backbone.teacher_side()));
     data.names.push_back(std::filesystem::path(files[i]).filename().string());
-    if (progress) {
-      DistillProgress p;
-      p.step = int64_t(i + 1);
-      p.total = int64_t(files.size());
-      p.elapsed_seconds = seconds_since(start);
-      p.eta_seconds = p.elapsed_seconds / double(i + 1) * double(files.size() - i - 1);
-      progress(p);
-    }
+    const double elapsed = seconds_since(start);
+    report(progress, DistillProgress::Phase::Features, int64_t(i + 1), int64_t(files.size()), 0, elapsed,
+           elapsed / double(i + 1) * double(files.size() - i - 1));
   }
   if (data.names.size() < 2) throw InvalidArgument("need at least 2 readable images in " + o.image_folder);
   return data;
@@ -268,18 +276,6 @@ std::string describe_origin(const DistillOptions& o, const Backbone& backbone, c
   return origin.str();
 }
 
-void report(const std::function<void(const DistillProgress&)>& progress, DistillProgress::Phase phase, int64_t step,
-            int64_t total, float loss, double elapsed, double eta) {
-  if (!progress) return;
-  DistillProgress p;
-  p.phase = phase;
-  p.step = step;
-  p.total = total;
-  p.loss = loss;
-  p.elapsed_seconds = elapsed;
-  p.eta_seconds = eta;
-  progress(p);
-}
 
 }  // namespace
 

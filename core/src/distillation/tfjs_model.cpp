@@ -8,7 +8,9 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/file_read.h"
 #include "efficientad/errors.h"
+#include "efficientad/limits.h"
 #include "distillation/js_literal.h"
 
 namespace efficientad::detail {
@@ -18,9 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> bytes = read_untrusted_file<ModelFileError>(path.string(), kMaxImportFileBytes, "file");
+  return std::string(bytes.begin(), bytes.end());
 }
 
 // model.json is plain JSON; model.min.js wraps the same object in a bundle.
@@ -185,6 +186,77 @@ std::vector<uint8_t> decode_base64(const std::string& text) {
   return out;
 }
 
+namespace {
+
+using Layer = TfjsLayersModel::Layer;
+using Weights = std::map<std::string, at::Tensor>;
+
+// The layer's type-specific settings and weights. `in` is its input (null for several or none); `inputs` all.
+void configure_layer(Layer& layer, const JsValue& config, const Layer* in, const std::vector<const Layer*>& inputs,
+                     const Weights& weights) {
+  if (layer.type == "InputLayer") {
+    layer.channels = int64_t(config.at("batch_input_shape").list().back().num());
+  } else if ((layer.type == "Conv2D" || layer.type == "BatchNormalization" || layer.type == "Activation" ||
+              layer.type == "MaxPooling2D" || layer.type == "AveragePooling2D") && !in) {
+    throw std::runtime_error("expects exactly one input");
+  } else if (layer.type == "Conv2D") {
+    set_spatial(layer, config, "kernel_size");
+    if (config.find("dilation_rate") && pair_of(config.at("dilation_rate")) != std::vector<int64_t>{1, 1}) {
+      throw std::runtime_error("dilated convolutions are not supported");
+    }
+    layer.channels = int64_t(config.at("filters").num());
+    layer.relu = relu_activation(config);
+    const at::Tensor& hwio = weight(weights, layer.name + "/kernel",
+                                    {layer.kernel[0], layer.kernel[1], in->channels, layer.channels});
+    layer.weight = hwio.permute({3, 2, 0, 1}).contiguous();
+    if (config.at("use_bias").boolean) layer.bias = weight(weights, layer.name + "/bias", {layer.channels});
+  } else if (layer.type == "BatchNormalization") {
+    if (!is_channel_axis(config.at("axis"))) throw std::runtime_error("normalises an axis other than channels");
+    const int64_t c = layer.channels = in->channels;
+    const double eps = config.at("epsilon").num();
+    const at::Tensor mean = weight(weights, layer.name + "/moving_mean", {c});
+    const at::Tensor variance = weight(weights, layer.name + "/moving_variance", {c});
+    at::Tensor scale = (variance.to(at::kDouble) + eps).rsqrt();
+    if (config.at("scale").boolean) scale = scale * weight(weights, layer.name + "/gamma", {c}).to(at::kDouble);
+    at::Tensor shift = -mean.to(at::kDouble) * scale;
+    if (config.at("center").boolean) shift = shift + weight(weights, layer.name + "/beta", {c}).to(at::kDouble);
+    layer.weight = scale.to(at::kFloat);
+    layer.bias = shift.to(at::kFloat);
+  } else if (layer.type == "Activation") {
+    layer.channels = in->channels;
+    layer.relu = relu_activation(config);
+  } else if (layer.type == "MaxPooling2D" || layer.type == "AveragePooling2D") {
+    set_spatial(layer, config, "pool_size");
+    layer.channels = in->channels;
+  } else if (layer.type == "Concatenate") {
+    if (!is_channel_axis(config.at("axis"))) throw std::runtime_error("concatenates along an axis other than channels");
+    for (const Layer* source : inputs) layer.channels += source->channels;
+  } else {
+    throw std::runtime_error("layer type " + layer.type + " is not supported");
+  }
+}
+
+// Cell geometry: valid kernels move the first centre by (k - 1) / 2 input cells; strides multiply. Concatenated
+// maps must be aligned.
+void set_cell_geometry(Layer& layer, const Layer* in, const std::vector<const Layer*>& inputs) {
+  if (in) {
+    layer.cells = in->cells;
+    if (!layer.same_padding && (layer.type == "Conv2D" || layer.type.find("Pooling") != std::string::npos)) {
+      layer.cells.first_centre += in->cells.stride * double(layer.kernel[0] - 1) / 2;
+      layer.cells.stride *= double(layer.strides[0]);
+    }
+  } else if (!inputs.empty()) {
+    layer.cells = inputs[0]->cells;
+    for (const Layer* source : inputs) {
+      if (source->cells.stride != layer.cells.stride || source->cells.first_centre != layer.cells.first_centre) {
+        throw std::runtime_error("layer " + layer.name + " concatenates maps that are not aligned");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 TfjsLayersModel TfjsLayersModel::load(const std::string& folder, const std::string& last_layer) {
   TfjsLayersModel model;
   model.folder_ = folder;
@@ -195,85 +267,29 @@ TfjsLayersModel TfjsLayersModel::load(const std::string& folder, const std::stri
     if (std::none_of(entries.begin(), entries.end(), [&](const JsValue& e) { return e.at("name").str() == last_layer; })) {
       throw std::runtime_error("the model has no layer named '" + last_layer + "'");
     }
-    const std::map<std::string, at::Tensor> weights = read_weights(folder, description.at("weightsManifest"));
+    const Weights weights = read_weights(folder, description.at("weightsManifest"));
     for (const JsValue& entry : entries) {
       Layer layer;
       layer.name = entry.at("name").str();
       layer.type = entry.at("class_name").str();
-      const JsValue& config = entry.at("config");
       const auto& nodes = entry.at("inbound_nodes").list();
       if (nodes.size() > 1) throw std::runtime_error("layer " + layer.name + " is shared; not supported");
-      if (!nodes.empty()) {
-        for (const JsValue& input : nodes[0].list()) {
-          const std::string& source = input.list().at(0).str();
-          if (!model.index_.count(source)) throw std::runtime_error("layer " + layer.name + " reads unknown layer " + source);
-          layer.inputs.push_back(source);
-        }
+      std::vector<const Layer*> inputs;
+      for (const JsValue& input : nodes.empty() ? std::vector<JsValue>{} : nodes[0].list()) {
+        const std::string& source = input.list().at(0).str();
+        if (!model.index_.count(source)) throw std::runtime_error("layer " + layer.name + " reads unknown layer " + source);
+        layer.inputs.push_back(source);
+        inputs.push_back(&model.layers_[model.index_.at(source)]);
       }
-      const bool single_input = layer.inputs.size() == 1;
-      const Layer* in = single_input ? &model.layers_[model.index_.at(layer.inputs[0])] : nullptr;
+      const Layer* in = inputs.size() == 1 ? inputs[0] : nullptr;
       try {
-        if (layer.type == "InputLayer") {
-          layer.channels = int64_t(config.at("batch_input_shape").list().back().num());
-        } else if ((layer.type == "Conv2D" || layer.type == "BatchNormalization" || layer.type == "Activation" ||
-                    layer.type == "MaxPooling2D" || layer.type == "AveragePooling2D") && !single_input) {
-          throw std::runtime_error("expects exactly one input");
-        } else if (layer.type == "Conv2D") {
-          set_spatial(layer, config, "kernel_size");
-          if (config.find("dilation_rate") && pair_of(config.at("dilation_rate")) != std::vector<int64_t>{1, 1}) {
-            throw std::runtime_error("dilated convolutions are not supported");
-          }
-          layer.channels = int64_t(config.at("filters").num());
-          layer.relu = relu_activation(config);
-          const at::Tensor& hwio = weight(weights, layer.name + "/kernel",
-                                          {layer.kernel[0], layer.kernel[1], in->channels, layer.channels});
-          layer.weight = hwio.permute({3, 2, 0, 1}).contiguous();
-          if (config.at("use_bias").boolean) layer.bias = weight(weights, layer.name + "/bias", {layer.channels});
-        } else if (layer.type == "BatchNormalization") {
-          if (!is_channel_axis(config.at("axis"))) throw std::runtime_error("normalises an axis other than channels");
-          const int64_t c = layer.channels = in->channels;
-          const double eps = config.at("epsilon").num();
-          const at::Tensor mean = weight(weights, layer.name + "/moving_mean", {c});
-          const at::Tensor variance = weight(weights, layer.name + "/moving_variance", {c});
-          at::Tensor scale = (variance.to(at::kDouble) + eps).rsqrt();
-          if (config.at("scale").boolean) scale = scale * weight(weights, layer.name + "/gamma", {c}).to(at::kDouble);
-          at::Tensor shift = -mean.to(at::kDouble) * scale;
-          if (config.at("center").boolean) shift = shift + weight(weights, layer.name + "/beta", {c}).to(at::kDouble);
-          layer.weight = scale.to(at::kFloat);
-          layer.bias = shift.to(at::kFloat);
-        } else if (layer.type == "Activation") {
-          layer.channels = in->channels;
-          layer.relu = relu_activation(config);
-        } else if (layer.type == "MaxPooling2D" || layer.type == "AveragePooling2D") {
-          set_spatial(layer, config, "pool_size");
-          layer.channels = in->channels;
-        } else if (layer.type == "Concatenate") {
-          if (!is_channel_axis(config.at("axis"))) throw std::runtime_error("concatenates along an axis other than channels");
-          for (const auto& source : layer.inputs) layer.channels += model.layers_[model.index_.at(source)].channels;
-        } else {
-          throw std::runtime_error("layer type " + layer.type + " is not supported");
-        }
+        configure_layer(layer, entry.at("config"), in, inputs, weights);
       } catch (const std::exception& e) {
         throw std::runtime_error("layer " + layer.name + ": " + e.what());
       }
-      // Cell geometry: valid kernels move the first centre by (k - 1) / 2 input cells; strides multiply.
-      if (in) {
-        layer.cells = in->cells;
-        if (!layer.same_padding && (layer.type == "Conv2D" || layer.type.find("Pooling") != std::string::npos)) {
-          layer.cells.first_centre += in->cells.stride * double(layer.kernel[0] - 1) / 2;
-          layer.cells.stride *= double(layer.strides[0]);
-        }
-      } else if (!layer.inputs.empty()) {
-        layer.cells = model.layers_[model.index_.at(layer.inputs[0])].cells;
-        for (const auto& source : layer.inputs) {
-          const CellGeometry& g = model.layers_[model.index_.at(source)].cells;
-          if (g.stride != layer.cells.stride || g.first_centre != layer.cells.first_centre) {
-            throw std::runtime_error("layer " + layer.name + " concatenates maps that are not aligned");
-          }
-        }
-      }
+      set_cell_geometry(layer, in, inputs);
       model.index_[layer.name] = model.layers_.size();
-      model.layers_.push_back(std::move(layer));
+      model.layers_.push_back(std::move(layer));  // `inputs` pointers are not used past this point
       if (model.layers_.back().name == last_layer) return model;
     }
     throw std::logic_error("unreachable: the last layer was found above");

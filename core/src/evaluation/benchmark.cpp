@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "common/device.h"
+#include "common/timing.h"
 #include "efficientad/errors.h"
 #include "inference/detection.h"
 #include "inference/map_computer.h"
@@ -20,12 +20,8 @@ namespace efficientad {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using detail::Clock;
 using detail::Networks;
-
-double elapsed_ms(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 Networks random_networks(const ModelGeometry& g) {
   at::manual_seed(0);
@@ -168,7 +164,7 @@ std::vector<double> interleaved_rounds(const std::vector<std::function<void()>>&
     for (size_t c = 0; c < contenders.size(); ++c) {
       const auto start = Clock::now();
       contenders[c]();
-      if (round >= warmup) total[c] += elapsed_ms(start);
+      if (round >= warmup) total[c] += detail::milliseconds_since(start);
     }
   }
   return total;

@@ -1,10 +1,10 @@
 #include "efficientad/evaluation.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 
+#include "common/timing.h"
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
 #include "efficientad/overlay.h"
@@ -88,51 +88,84 @@ MvtecDataset read_mvtec_dataset(const std::string& folder) {
   return d;
 }
 
-EvaluationReport evaluate(Detector& detector, const MvtecDataset& dataset, const EvaluationOptions& options) {
+namespace {
+
+std::string describe_setup(const Detector& detector) {
   const ModelInfo& info = detector.info();
+  return std::string("EfficientAD-") + variant_name(info.geometry.variant) + ", " +
+         std::to_string(info.geometry.input_width) + "x" + std::to_string(info.geometry.input_height) + ", padding " +
+         (info.geometry.padding ? "on" : "off") + ", " + std::to_string(info.provenance.steps) + " steps, teacher " +
+         info.provenance.teacher_origin + ", " + mode_name(detector.mode()) + " mode on " +
+         device_name(detector.device());
+}
+
+// One folder per defect type (and good), made before any image is scored.
+void make_heatmap_folders(const std::string& root, std::vector<std::string> types) {
+  types.push_back("good");
+  for (const std::string& type : types) {
+    const fs::path out = fs::path(root) / type;
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec) throw IoError("cannot create " + out.string() + ": " + ec.message());
+  }
+}
+
+// The image's ground truth at its own resolution (all normal where it has no mask).
+std::vector<uint8_t> mask_of(const DatasetImage& item, const Image& image) {
+  return item.mask_path.empty() ? std::vector<uint8_t>(size_t(image.width()) * size_t(image.height()), 0)
+                                : read_mask(item.mask_path, image.width(), image.height(), item.path);
+}
+
+// Image metrics over the images of `groups`, pixel metrics from the evaluator.
+EvaluationRow metrics_row(const std::string& name, const std::vector<int>& groups, const EvaluationReport& report,
+                          const std::vector<int>& image_groups, PixelEvaluator& pixels) {
+  EvaluationRow r;
+  r.name = name;
+  std::vector<float> scores;
+  std::vector<bool> anomalous;
+  for (size_t i = 0; i < report.images.size(); ++i) {
+    if (std::find(groups.begin(), groups.end(), image_groups[i]) == groups.end()) continue;
+    scores.push_back(report.images[i].score);
+    anomalous.push_back(image_groups[i] != 0);
+    (image_groups[i] == 0 ? r.good_images : r.defect_images)++;
+  }
+  r.image_auroc = auroc(scores, anomalous);
+  r.image_f1_max = f1_max(scores, anomalous);
+  r.pixels = pixels.compute(groups);
+  return r;
+}
+
+}  // namespace
+
+EvaluationReport evaluate(Detector& detector, const MvtecDataset& dataset, const EvaluationOptions& options) {
   EvaluationReport report;
   report.dataset = dataset.root;
-  report.model_id = info.model_id;
+  report.model_id = detector.info().model_id;
   report.threshold = detector.threshold();
-  report.setup = std::string("EfficientAD-") + variant_name(info.geometry.variant) + ", " +
-                 std::to_string(info.geometry.input_width) + "x" + std::to_string(info.geometry.input_height) +
-                 ", padding " + (info.geometry.padding ? "on" : "off") + ", " + std::to_string(info.provenance.steps) +
-                 " steps, teacher " + info.provenance.teacher_origin + ", " + mode_name(detector.mode()) + " mode on " +
-                 device_name(detector.device());
+  report.setup = describe_setup(detector);
+  if (!options.heatmap_folder.empty()) make_heatmap_folders(options.heatmap_folder, dataset.defect_types);
 
   // Group 0 holds the good images, group k the k-th defect type.
   auto group_of = [&](const std::string& type) {
     const auto it = std::find(dataset.defect_types.begin(), dataset.defect_types.end(), type);
     return it == dataset.defect_types.end() ? 0 : int(it - dataset.defect_types.begin()) + 1;
   };
-  if (!options.heatmap_folder.empty()) {  // one folder per defect type, made before any image is scored
-    std::vector<std::string> types = dataset.defect_types;
-    types.push_back("good");
-    for (const std::string& type : types) {
-      const fs::path out = fs::path(options.heatmap_folder) / type;
-      std::error_code ec;
-      fs::create_directories(out, ec);
-      if (ec) throw IoError("cannot create " + out.string() + ": " + ec.message());
-    }
-  }
   PixelEvaluator pixels;
   std::vector<int> image_groups;
   double detect_ms = 0;
   for (size_t i = 0; i < dataset.test.size(); ++i) {
     const DatasetImage& item = dataset.test[i];
     const Image image = load_image(item.path);
-    std::vector<uint8_t> mask = item.mask_path.empty()
-                                    ? std::vector<uint8_t>(size_t(image.width()) * size_t(image.height()), 0)
-                                    : read_mask(item.mask_path, image.width(), image.height(), item.path);
+    const std::vector<uint8_t> mask = mask_of(item, image);
     if (!item.mask_path.empty() && std::none_of(mask.begin(), mask.end(), [](uint8_t v) { return v >= 128; })) {
       report.empty_masks++;
     }
     MapOptions at_mask_resolution;
     at_mask_resolution.map_width = image.width();
     at_mask_resolution.map_height = image.height();
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = detail::Clock::now();
     const Detection d = detector.detect(image.view(), at_mask_resolution);
-    detect_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    detect_ms += detail::milliseconds_since(start);
 
     const int group = group_of(item.defect_type);
     pixels.add(d.map, mask, group);
@@ -147,28 +180,12 @@ EvaluationReport evaluate(Detector& detector, const MvtecDataset& dataset, const
   }
   report.ms_per_image = dataset.test.empty() ? 0 : detect_ms / double(dataset.test.size());
 
-  auto row = [&](const std::string& name, const std::vector<int>& groups) {
-    EvaluationRow r;
-    r.name = name;
-    std::vector<float> scores;
-    std::vector<bool> anomalous;
-    for (size_t i = 0; i < report.images.size(); ++i) {
-      if (std::find(groups.begin(), groups.end(), image_groups[i]) == groups.end()) continue;
-      scores.push_back(report.images[i].score);
-      anomalous.push_back(image_groups[i] != 0);
-      (image_groups[i] == 0 ? r.good_images : r.defect_images)++;
-    }
-    r.image_auroc = auroc(scores, anomalous);
-    r.image_f1_max = f1_max(scores, anomalous);
-    r.pixels = pixels.compute(groups);
-    return r;
-  };
   std::vector<int> all_groups = {0};
   for (size_t k = 0; k < dataset.defect_types.size(); ++k) {
-    report.rows.push_back(row(dataset.defect_types[k], {0, int(k) + 1}));
+    report.rows.push_back(metrics_row(dataset.defect_types[k], {0, int(k) + 1}, report, image_groups, pixels));
     all_groups.push_back(int(k) + 1);
   }
-  report.rows.push_back(row("overall", all_groups));
+  report.rows.push_back(metrics_row("overall", all_groups, report, image_groups, pixels));
   report.size_quartiles = pixels.size_quartiles();
   return report;
 }

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "common/atomic_file.h"
+#include "common/file_read.h"
+#include "efficientad/limits.h"
+#include "image/image_header.h"
 #include "efficientad/errors.h"
 #include "image/image_ops.h"
 
@@ -24,14 +25,16 @@ bool has_image_extension(const std::string& path) {
 }
 
 Image load_image(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw ImageError("image file not found: " + path);
-  if (fs::is_directory(path, ec)) throw ImageError("expected an image file but found a folder: " + path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ImageError("cannot open image file (permissions?): " + path);
-  std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty()) throw ImageError("image file is empty (0 bytes): " + path);
-
+  const std::vector<uchar> bytes = detail::read_untrusted_file<ImageError>(path, kMaxImageFileBytes, "image file");
+  uint64_t width = 0, height = 0;
+  if (detail::declared_image_size(bytes, &width, &height) && (width == 0 || height == 0 ||
+                                                             width * height > kMaxImagePixels)) {
+    throw ImageError(path + ": the image declares " + std::to_string(width) + " x " + std::to_string(height) +
+                     " pixels; at most " + std::to_string(kMaxImagePixels) + " pixels are accepted (crop or scale it)");
+  }
+  if (detail::is_truncated_jpeg(bytes)) {
+    throw ImageError(path + ": truncated JPEG (no end-of-image marker); copy or capture it again");
+  }
   cv::Mat decoded;
   try {
     decoded = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);

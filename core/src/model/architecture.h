@@ -1,5 +1,5 @@
 // The network architectures of paper Tables 6-8 as plain data. networks.cpp builds the LibTorch modules from
-// these tables and model.cpp validates files against them, so the two can never disagree.
+// these tables and model_format.cpp validates files against them, so the two can never disagree.
 #pragma once
 
 #include <cstdint>

@@ -3,12 +3,11 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 
 #include "common/atomic_file.h"
+#include "common/file_read.h"
+#include "efficientad/limits.h"
 #include "model/checksum.h"
 #include "efficientad/errors.h"
 
@@ -139,30 +138,44 @@ std::vector<uint8_t> serialize(const Container& container) {
   return out;
 }
 
-Container parse(const std::vector<uint8_t>& bytes, const std::string& source) {
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), kContainerMagic, 8) != 0) {
+namespace {
+
+// Magic, version and recorded size of a file of `file_size` bytes whose first bytes are `head`; returns the
+// version. Checked before the rest of a file is read, so that a file claiming another size is never read whole.
+uint32_t check_preamble(const uint8_t* head, size_t head_size, uint64_t file_size, const std::string& source) {
+  if (head_size < 8 || std::memcmp(head, kContainerMagic, 8) != 0) {
     throw ModelFileError(source + ": not a gst-efficientad model file (wrong magic bytes); pass a file written by " +
                          "'efficientad train'");
   }
-  Container container;
-  if (bytes.size() < kPreambleBytes + kChecksumBytes) {
-    throw ModelFileError(source + ": model file is truncated (" + std::to_string(bytes.size()) + " bytes)");
+  if (head_size < kPreambleBytes || file_size < kPreambleBytes + kChecksumBytes) {
+    throw ModelFileError(source + ": model file is truncated (" + std::to_string(file_size) + " bytes)");
   }
-  std::memcpy(&container.version, bytes.data() + 8, 4);
-  if (container.version > kContainerVersion) {
-    throw ModelFileError(source + ": model format version " + std::to_string(container.version) +
+  uint32_t version;
+  std::memcpy(&version, head + 8, 4);
+  if (version > kContainerVersion) {
+    throw ModelFileError(source + ": model format version " + std::to_string(version) +
                          " is newer than this build reads (version " + std::to_string(kContainerVersion) +
                          "); upgrade gst-efficientad");
   }
-  if (container.version == 0) throw ModelFileError(source + ": invalid model format version 0");
+  if (version == 0) throw ModelFileError(source + ": invalid model format version 0");
   uint64_t payload_size;
-  std::memcpy(&payload_size, bytes.data() + 12, 8);
-  const uint64_t expected = kPreambleBytes + payload_size + kChecksumBytes;
-  if (payload_size > bytes.size() || expected != bytes.size()) {
-    throw ModelFileError(source + ": model file is " + (bytes.size() < expected ? "truncated" : "longer than recorded") +
-                         " (" + std::to_string(bytes.size()) + " bytes, header says " + std::to_string(expected) +
+  std::memcpy(&payload_size, head + 12, 8);
+  if (payload_size > file_size || kPreambleBytes + payload_size + kChecksumBytes != file_size) {
+    const uint64_t expected = payload_size > file_size ? payload_size : kPreambleBytes + payload_size + kChecksumBytes;
+    throw ModelFileError(source + ": model file is " + (file_size < expected ? "truncated" : "longer than recorded") +
+                         " (" + std::to_string(file_size) + " bytes, header says " + std::to_string(expected) +
                          "); copy it again or re-train");
   }
+  return version;
+}
+
+}  // namespace
+
+Container parse(const std::vector<uint8_t>& bytes, const std::string& source) {
+  Container container;
+  container.version = check_preamble(bytes.data(), bytes.size(), bytes.size(), source);
+  uint64_t payload_size;
+  std::memcpy(&payload_size, bytes.data() + 12, 8);
   uint32_t stored_crc;
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - kChecksumBytes, 4);
   if (crc32(bytes.data(), bytes.size() - kChecksumBytes) != stored_crc) {
@@ -172,6 +185,7 @@ Container parse(const std::vector<uint8_t>& bytes, const std::string& source) {
   Reader reader(bytes.data() + kPreambleBytes, size_t(payload_size), source);
   const uint32_t header_size = reader.get<uint32_t>("the header size");
   const auto* header_bytes = reader.take(header_size, "the header");
+  if (header_size > kMaxModelHeaderBytes) reader.fail("a header of " + std::to_string(header_size) + " bytes");
   container.header = parse_header(std::string(reinterpret_cast<const char*>(header_bytes), header_size), reader);
 
   const uint32_t count = reader.get<uint32_t>("the tensor count");
@@ -191,6 +205,7 @@ Container parse(const std::vector<uint8_t>& bytes, const std::string& source) {
       if (dim <= 0 || uint64_t(dim) > reader.remaining()) reader.fail("tensor '" + t.name + "' has dimension " + std::to_string(dim));
       elements *= uint64_t(dim);
       if (elements > reader.remaining()) reader.fail("tensor '" + t.name + "' is larger than the file");
+      if (elements > kMaxTensorElements) reader.fail("tensor '" + t.name + "' has more elements than accepted");
       t.shape.push_back(dim);
     }
     const auto* data = reader.take(size_t(elements) * sizeof(float), "tensor data");
@@ -211,16 +226,11 @@ void write_container(const std::string& path, const Container& container) {
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  std::error_code ec;
-  if (path.empty()) throw ModelFileError("no model file given");
-  if (!std::filesystem::exists(path, ec)) throw ModelFileError(path + ": model file not found");
-  if (std::filesystem::is_directory(path, ec)) throw ModelFileError(path + ": is a folder, not a model file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelFileError(path + ": cannot open model file (permissions?)");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ModelFileError(path + ": read error");
-  if (bytes.empty()) throw ModelFileError(path + ": model file is empty (0 bytes)");
-  return bytes;
+  const std::vector<uint8_t> head = read_file_prefix<ModelFileError>(path, kMaxModelFileBytes, kPreambleBytes, "model file");
+  uint64_t size = 0;
+  file_problem(path, kMaxModelFileBytes, &size);
+  check_preamble(head.data(), head.size(), size, path);
+  return read_untrusted_file<ModelFileError>(path, kMaxModelFileBytes, "model file");
 }
 
 Container read_container(const std::string& path) { return parse(read_file_bytes(path), path); }

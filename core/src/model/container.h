@@ -1,6 +1,6 @@
 // The on-disk container shared by model and teacher files (format described in models/README.md):
 // magic, format version, a key=value text header, named float32 tensors and a CRC-32 over everything.
-// This layer knows nothing about networks; model.cpp checks that the right tensors are present.
+// This layer knows nothing about networks; model_format.cpp checks that the right tensors are present.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +36,8 @@ Container parse(const std::vector<uint8_t>& bytes, const std::string& source);
 // File wrappers: the write is atomic; the read throws ModelFileError for missing or unreadable files.
 void write_container(const std::string& path, const Container& container);
 Container read_container(const std::string& path);
-// Reads the raw bytes of a model file (for hashing), with the same errors as read_container.
+// Reads the raw bytes of a model file (for hashing), with the same errors as read_container: only regular files
+// of at most kMaxModelFileBytes whose preamble records their size, checked before the rest is read.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 
 }  // namespace efficientad::detail

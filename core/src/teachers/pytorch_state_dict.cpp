@@ -8,14 +8,18 @@
 #include <map>
 #include <memory>
 
+#include "common/file_read.h"
 #include "efficientad/errors.h"
+#include "efficientad/limits.h"
 
 namespace efficientad::detail {
 
 namespace {
 
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+// Values are owned by the Unpickler's arena: a pickle may share values (memo) or make a dict contain itself, and
+// neither may leak or recurse when the values are freed.
+using ValuePtr = Value*;
 
 struct Value {
   enum class Kind { None, Bool, Int, Float, String, Tuple, List, Dict, Global, Storage, Tensor };
@@ -26,13 +30,13 @@ struct Value {
   std::vector<ValuePtr> items;                        // Tuple, List
   std::vector<std::pair<ValuePtr, ValuePtr>> entries; // Dict, in insertion order
   at::Tensor tensor;                                  // Storage (1-D), Tensor
+  int depth = 0;                                      // nesting below this value
 };
 
-ValuePtr make(Value::Kind kind) {
-  auto v = std::make_shared<Value>();
-  v->kind = kind;
-  return v;
-}
+// Bounds on what a hostile pickle can make the reader build (a state dict has a few hundred values, depth 3).
+constexpr size_t kMaxValues = size_t(1) << 22;
+constexpr int kMaxDepth = 64;
+constexpr size_t kMaxMemo = size_t(1) << 20;
 
 const std::map<std::string, at::ScalarType> kStorageTypes = {
     {"torch.FloatStorage", at::kFloat}, {"torch.DoubleStorage", at::kDouble}, {"torch.HalfStorage", at::kHalf},
@@ -48,6 +52,7 @@ class Unpickler {
 
   ValuePtr run() {
     for (;;) {
+      if (arena_.size() > kMaxValues) fail("more than " + std::to_string(kMaxValues) + " objects");
       const size_t at = pos_;
       const uint8_t op = byte();
       switch (op) {
@@ -96,22 +101,23 @@ class Unpickler {
         case ')': stack_.push_back(make(Value::Kind::Tuple)); break;
         case ']': stack_.push_back(make(Value::Kind::List)); break;
         case '}': stack_.push_back(make(Value::Kind::Dict)); break;
-        case 't': { auto t = make(Value::Kind::Tuple); t->items = pop_to_mark(); stack_.push_back(t); break; }
+        case 't': { auto t = make(Value::Kind::Tuple); for (ValuePtr v : pop_to_mark()) add_item(t, v); stack_.push_back(t); break; }
         case 0x85: case 0x86: case 0x87: {            // TUPLE1..3
           auto t = make(Value::Kind::Tuple);
-          t->items.resize(size_t(op - 0x84));
-          for (size_t i = t->items.size(); i-- > 0;) t->items[i] = pop();
+          std::vector<ValuePtr> items(size_t(op - 0x84));
+          for (size_t i = items.size(); i-- > 0;) items[i] = pop();
+          for (ValuePtr v : items) add_item(t, v);
           stack_.push_back(t);
           break;
         }
-        case 'a': { const ValuePtr v = pop(); container(Value::Kind::List)->items.push_back(v); break; }
-        case 'e': { auto items = pop_to_mark(); auto& l = container(Value::Kind::List)->items; l.insert(l.end(), items.begin(), items.end()); break; }
-        case 's': { const ValuePtr v = pop(), k = pop(); container(Value::Kind::Dict)->entries.emplace_back(k, v); break; }
+        case 'a': { const ValuePtr v = pop(); add_item(container(Value::Kind::List), v); break; }
+        case 'e': { auto items = pop_to_mark(); const ValuePtr l = container(Value::Kind::List); for (ValuePtr v : items) add_item(l, v); break; }
+        case 's': { const ValuePtr v = pop(), k = pop(); add_entry(container(Value::Kind::Dict), k, v); break; }
         case 'u': {
           const auto items = pop_to_mark();
           if (items.size() % 2) fail("odd SETITEMS");
-          auto& d = container(Value::Kind::Dict)->entries;
-          for (size_t i = 0; i < items.size(); i += 2) d.emplace_back(items[i], items[i + 1]);
+          const ValuePtr d = container(Value::Kind::Dict);
+          for (size_t i = 0; i < items.size(); i += 2) add_entry(d, items[i], items[i + 1]);
           break;
         }
         case 'R': { const ValuePtr args = pop(), callable = pop(); stack_.push_back(call(callable, args)); break; }
@@ -126,9 +132,27 @@ class Unpickler {
     }
   }
 
- private:
   [[noreturn]] void fail(const std::string& what) const {
     throw ModelFileError(path_ + ": cannot read the state dict (" + what + ")");
+  }
+ private:
+  ValuePtr make(Value::Kind kind) {
+    arena_.push_back(std::make_unique<Value>());
+    arena_.back()->kind = kind;
+    return arena_.back().get();
+  }
+  void deepen(ValuePtr container, ValuePtr item) {
+    container->depth = std::max(container->depth, item->depth + 1);
+    if (container->depth > kMaxDepth) fail("objects nested more than " + std::to_string(kMaxDepth) + " deep");
+  }
+  void add_item(ValuePtr container, ValuePtr item) {
+    deepen(container, item);
+    container->items.push_back(item);
+  }
+  void add_entry(ValuePtr dict, ValuePtr key, ValuePtr value) {
+    deepen(dict, key);
+    deepen(dict, value);
+    dict->entries.emplace_back(key, value);
   }
   uint8_t byte() {
     if (pos_ >= size_) fail("the pickle ends early");
@@ -180,7 +204,7 @@ class Unpickler {
   }
   void memo(size_t index) {
     if (stack_.empty()) fail("stack underflow");
-    if (index > 1u << 24) fail("memo index too large");
+    if (index >= kMaxMemo) fail("memo index too large");
     if (memo_.size() <= index) memo_.resize(index + 1);
     memo_[index] = stack_.back();
   }
@@ -231,6 +255,9 @@ class Unpickler {
       if (sizes[i] > (int64_t(1) << 40) || strides[i] > (int64_t(1) << 40)) fail("tensor too large");
       last += (sizes[i] - 1) * strides[i];
     }
+    uint64_t elements = 1;  // a view with zero strides could expand one stored number into terabytes
+    for (int64_t n : sizes) elements = std::min<uint64_t>(elements * uint64_t(n), kMaxTensorElements + 1);
+    if (elements > kMaxTensorElements) fail("a tensor with more than " + std::to_string(kMaxTensorElements) + " elements");
     if (!empty && (a[1]->integer < 0 || last >= storage.numel())) fail("a tensor reaches past its storage");
     auto v = make(Value::Kind::Tensor);
     v->tensor = empty ? at::empty(sizes, storage.options()) : storage.as_strided(sizes, strides, a[1]->integer).clone();
@@ -251,7 +278,9 @@ class Unpickler {
     if (!archive_.hasRecord(record)) fail("storage " + record + " is missing from the archive");
     auto [bytes, size] = archive_.getRecord(record);
     const int64_t numel = f[4]->integer;
-    if (numel < 0 || size_t(numel) * c10::elementSize(type) != size) fail("storage " + record + " has the wrong size");
+    if (numel < 0 || uint64_t(numel) > kMaxTensorElements || size_t(numel) * c10::elementSize(type) != size) {
+      fail("storage " + record + " has the wrong size");
+    }
     auto v = make(Value::Kind::Storage);
     v->tensor = at::empty({numel}, at::TensorOptions().dtype(type));
     std::memcpy(v->tensor.data_ptr(), bytes.get(), size);
@@ -266,20 +295,27 @@ class Unpickler {
   std::vector<ValuePtr> stack_, memo_;
   std::vector<size_t> marks_;
   std::map<std::string, ValuePtr> storages_;
+  std::vector<std::unique_ptr<Value>> arena_;
 };
 
-void flatten(const ValuePtr& dict, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& out,
-             const std::string& path) {
+// `open` holds the dicts being flattened: a dict inside itself is refused instead of recursing for ever.
+void flatten(ValuePtr dict, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& out,
+             const std::string& path, std::vector<ValuePtr>& open) {
+  if (std::find(open.begin(), open.end(), dict) != open.end()) throw ModelFileError(path + ": a dict contains itself");
+  open.push_back(dict);
   for (const auto& [key, value] : dict->entries) {
     if (key->kind != Value::Kind::String) throw ModelFileError(path + ": a state dict key is not a string");
     if (value->kind == Value::Kind::Tensor) out.emplace_back(prefix + key->text, value->tensor);
-    if (value->kind == Value::Kind::Dict) flatten(value, prefix + key->text + ".", out, path);
+    if (value->kind == Value::Kind::Dict) flatten(value, prefix + key->text + ".", out, path, open);
   }
+  open.pop_back();
 }
 
 }  // namespace
 
 std::vector<std::pair<std::string, at::Tensor>> read_pytorch_state_dict(const std::string& path) {
+  const std::string problem = file_problem(path, kMaxImportFileBytes);
+  if (!problem.empty()) throw ModelFileError(path + ": PyTorch file " + problem);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> archive;
   at::DataPtr pickle;
   size_t pickle_size = 0;
@@ -301,7 +337,8 @@ std::vector<std::pair<std::string, at::Tensor>> read_pytorch_state_dict(const st
   }
   if (root->kind != Value::Kind::Dict) throw ModelFileError(path + ": holds no dict of tensors (not a state dict)");
   std::vector<std::pair<std::string, at::Tensor>> out;
-  flatten(root, "", out, path);
+  std::vector<ValuePtr> open;
+  flatten(root, "", out, path, open);
   return out;
 }
 

@@ -5,7 +5,9 @@
 #include <map>
 
 #include "model/container.h"
+#include "common/file_read.h"
 #include "efficientad/errors.h"
+#include "efficientad/limits.h"
 #include "efficientad/teacher.h"
 #include "model/model_file.h"
 #include "teachers/pytorch_state_dict.h"
@@ -23,15 +25,12 @@ std::string shape_text(const at::IntArrayRef& shape) {
 }
 
 void check_pytorch_zip(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw ModelFileError(path + ": file not found or not readable");
-  char magic[4] = {};
-  file.read(magic, 4);
-  if (std::memcmp(magic, "PK\3\4", 4) == 0) return;
-  throw ModelFileError(path + (static_cast<uint8_t>(magic[0]) == 0x80
-                                   ? ": an old (pre-1.6, non-zip) torch.save file; load it in PyTorch and save it "
-                                     "again with torch.save(state_dict, path)"
-                                   : ": not a PyTorch file (torch.save writes a zip archive)"));
+  const std::vector<uint8_t> magic =
+      detail::read_file_prefix<ModelFileError>(path, kMaxImportFileBytes, 4, "PyTorch file");
+  if (magic.size() == 4 && std::memcmp(magic.data(), "PK\3\4", 4) == 0) return;
+  throw ModelFileError(path + (magic[0] == 0x80 ? ": an old (pre-1.6, non-zip) torch.save file; load it in PyTorch "
+                                                  "and save it again with torch.save(state_dict, path)"
+                                                : ": not a PyTorch file (torch.save writes a zip archive)"));
 }
 
 // Layer index -> (weight, bias) of the nn.Sequential the state dict came from.
