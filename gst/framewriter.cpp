@@ -6,8 +6,10 @@
 
 namespace efficientad::gst {
 
-FrameWriter::FrameWriter (std::string folder, size_t max_queued_bytes)
-    : folder_ (std::move (folder)), max_queued_bytes_ (max_queued_bytes), thread_ ([this] { loop (); })
+FrameWriter::FrameWriter (std::string folder, size_t max_queued_bytes,
+    std::function<void (const std::string &)> on_first_error)
+    : folder_ (std::move (folder)), max_queued_bytes_ (max_queued_bytes),
+      on_first_error_ (std::move (on_first_error)), thread_ ([this] { loop (); })
 {
 }
 
@@ -54,6 +56,13 @@ FrameWriter::error ()
   return error_;
 }
 
+size_t
+FrameWriter::failed ()
+{
+  std::lock_guard<std::mutex> lock (mutex_);
+  return failed_;
+}
+
 void
 FrameWriter::loop ()
 {
@@ -72,11 +81,16 @@ FrameWriter::loop ()
     } catch (const std::exception & e) {
       failure = e.what ();
     }
+    if (!failure.empty () && failed_ == 0 && on_first_error_)
+      on_first_error_ (failure);  /* before the count changes: flush() returns only after the warning */
     lock.lock ();
     queued_bytes_ -= item.second.size_bytes ();
     busy_ = false;
-    if (!failure.empty () && error_.empty ())
-      error_ = failure;
+    if (!failure.empty ()) {
+      failed_++;
+      if (error_.empty ())
+        error_ = failure;
+    }
     idle_.notify_all ();
   }
 }

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -17,7 +18,9 @@ namespace efficientad::gst {
 
 class FrameWriter {
  public:
-  FrameWriter (std::string folder, size_t max_queued_bytes);
+  /* `on_first_error` is called once, on the writer thread, when a frame cannot be written (a full disk): the
+   * element warns at once, even when no further frame is captured. */
+  FrameWriter (std::string folder, size_t max_queued_bytes, std::function<void (const std::string &)> on_first_error);
   ~FrameWriter ();  /* writes what is queued first: nothing captured is lost */
 
   bool has_room ();
@@ -25,6 +28,8 @@ class FrameWriter {
   /* Waits until every queued frame is on disk. Returns the first write error, "" when none. */
   std::string flush ();
   std::string error ();
+  /* Frames that could not be written. */
+  size_t failed ();
 
  private:
   void loop ();
@@ -37,6 +42,8 @@ class FrameWriter {
   size_t queued_bytes_ = 0;
   bool stopping_ = false, busy_ = false;
   std::string error_;
+  size_t failed_ = 0;
+  std::function<void (const std::string &)> on_first_error_;
   std::thread thread_;  /* last: starts after the members it uses */
 };
 

@@ -79,7 +79,9 @@ struct Private {
   std::unique_ptr<efficientad::Detector> detector;
   std::string model_id;
   gfloat model_threshold = 0;
-  std::unique_ptr<efficientad::gst::ModelSwap> swap;
+  /* Shared so that a model-file set can request a swap after releasing the object lock (the request may post a
+   * 'superseded' message, which takes that lock) while stop() drops the element's reference. */
+  std::shared_ptr<efficientad::gst::ModelSwap> swap;
 
   /* Streaming thread only. */
   guint64 frame_number = 0;
@@ -168,6 +170,7 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
   GstEfficientAd *self = GST_EFFICIENTAD (object);
   Private *p = self->priv;
 
+  std::shared_ptr<efficientad::gst::ModelSwap> swap;  /* set when a running element gets a new model-file */
   GST_OBJECT_LOCK (self);
   if (efficientad::gst::set_common_property (object, p->common, PROP_COMMON_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK (self);
@@ -177,8 +180,7 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_MODEL_FILE:{
       const gchar *path = g_value_get_string (value);
       p->model_file = path ? std::optional<std::string> (path) : std::nullopt;
-      if (p->swap)
-        p->swap->request (p->model_file.value_or (""));
+      swap = p->swap;
       break;
     }
     case PROP_THRESHOLD:
@@ -200,7 +202,10 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  const std::string requested = p->model_file.value_or ("");
   GST_OBJECT_UNLOCK (self);
+  if (swap)
+    swap->request (requested);
 }
 
 static void
@@ -284,7 +289,7 @@ gst_efficientad_start (GstBaseTransform * trans)
       info.model_id.c_str (), efficientad::variant_name (info.geometry.variant), info.geometry.input_width,
       info.geometry.input_height, efficientad::mode_name (detector->mode ()),
       efficientad::device_name (detector->device ()));
-  auto swap = std::make_unique<efficientad::gst::ModelSwap> (
+  auto swap = std::make_shared<efficientad::gst::ModelSwap> (
       [options] (const std::string & file) { return std::make_unique<efficientad::Detector> (file, options); },
       [self] (const std::string & file, const std::string & error, bool load_failed) {
         model_refused (self, file, error, load_failed);
@@ -310,11 +315,12 @@ gst_efficientad_stop (GstBaseTransform * trans)
   Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
-  std::unique_ptr<efficientad::gst::ModelSwap> swap = std::move (p->swap);  /* no new loads from here on */
+  std::shared_ptr<efficientad::gst::ModelSwap> swap = std::move (p->swap);  /* no new loads from here on */
   std::unique_ptr<efficientad::Detector> detector = std::move (p->detector);
   p->model_id.clear ();
   GST_OBJECT_UNLOCK (self);
-  swap.reset ();  /* waits for a running load; drops what it loaded */
+  if (swap)
+    swap->stop ();  /* waits for a running load; drops what it loaded; later requests are ignored */
   detector.reset ();
   return TRUE;
 }

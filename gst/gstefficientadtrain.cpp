@@ -122,6 +122,8 @@ struct Private {
   std::unique_ptr<CapturePolicy> capture;
   efficientad::gst::RoiWarning roi_warning;
   guint skipped_for_disk = 0;  /* captures skipped because the writer fell behind */
+  std::atomic<bool> write_failed{false};  /* set by the writer thread: capture stops */
+  guint failed_writes = 0;                 /* of the last session, once its writer is gone */
 
   /* Object lock. */
   std::unique_ptr<TrainingJob> job;
@@ -229,8 +231,10 @@ train_from_capture (GstEfficientAdTrain * self, TrainingJob * job, TrainingReque
   const auto start = std::chrono::steady_clock::now ();
   request.options.teacher_path = efficientad::teacher_path_for (request.teacher, request.options.geometry.variant);
   const std::string write_error = self->priv->writer->flush ();
-  if (!write_error.empty ())
-    GST_WARNING_OBJECT (self, "some frames were not written: %s", write_error.c_str ());
+  if (!write_error.empty ())  /* training on what happened to be written would hide the loss */
+    throw efficientad::IoError (std::to_string (self->priv->writer->failed ()) + " captured frame(s) could not be "
+        "written to " + request.folder + " (" + write_error + "); free disk space, then train from the folder with "
+        "'efficientad train --data' or run the pipeline again (the capture resumes)");
   const efficientad::ModelGeometry &g = request.options.geometry;
   efficientad::TrainingSet images (g.input_width, g.input_height);
   images.add_folder (request.folder);
@@ -254,10 +258,10 @@ run_training (GstEfficientAdTrain * self, TrainingJob * job, TrainingRequest req
     train_from_capture (self, job, request);
   } catch (const std::exception & e) {
     const gboolean cancelled = dynamic_cast<const efficientad::Cancelled *> (&e) != nullptr;
-    if (!cancelled)
-      GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Training from %s failed: %s", request.folder.c_str (), e.what ()),
-          (NULL));
     post_training_failed (self, e.what (), cancelled);
+    if (!cancelled)  /* an error, so that gst-launch and scripts fail instead of going on without a model */
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Training from %s failed: %s", request.folder.c_str (), e.what ()),
+          (NULL));
   }
   GST_OBJECT_LOCK (self);
   job->finished = true;
@@ -353,7 +357,12 @@ gst_efficientad_train_start (GstBaseTransform * trans)
     GST_INFO_OBJECT (self, "resuming the capture in %s: %u frames already there", folder.c_str (), existing);
 
   GST_OBJECT_LOCK (self);
-  p->writer = std::make_unique<FrameWriter> (folder, MAX_QUEUED_BYTES);
+  p->write_failed = false;
+  p->writer = std::make_unique<FrameWriter> (folder, MAX_QUEUED_BYTES, [self] (const std::string & error) {
+        self->priv->write_failed = true;
+        GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Capture stopped: a frame could not be written (%s). The frames "
+                "already written are kept.", error.c_str ()), (NULL));
+      });
   p->capture = std::make_unique<CapturePolicy> (existing, next_index);
   p->roi_warning = efficientad::gst::RoiWarning ();
   p->skipped_for_disk = 0;
@@ -378,7 +387,13 @@ gst_efficientad_train_stop (GstBaseTransform * trans)
   }
   if (p->skipped_for_disk > 0)
     GST_WARNING_OBJECT (self, "%u captures were skipped because the disk fell behind", p->skipped_for_disk);
-  p->writer.reset ();  /* writes what is still queued; the capture's count stays readable */
+  if (p->writer) {
+    p->writer->flush ();  /* writes what is still queued; the capture's count stays readable */
+    GST_OBJECT_LOCK (self);
+    p->failed_writes = (guint) p->writer->failed ();
+    std::unique_ptr<FrameWriter> writer = std::move (p->writer);
+    GST_OBJECT_UNLOCK (self);
+  }
   return TRUE;
 }
 
@@ -417,24 +432,17 @@ capture_frame (GstEfficientAdTrain * self, GstVideoFrame * frame, const efficien
   return name;
 }
 
-/* After a capture: stops capturing on a write error, starts training at max-frames, tells the bus. */
+/* After a capture: starts training at max-frames, tells the bus. */
 static void
 after_capture (GstEfficientAdTrain * self, const std::string & name, const efficientad::gst::CaptureRules & rules)
 {
   Private *p = self->priv;
-  const std::string write_error = p->writer->error ();
   GST_OBJECT_LOCK (self);
-  if (!write_error.empty ())
-    p->capture->finish ();
   const guint captured = p->capture->captured ();
-  const gboolean start = captured >= rules.max_frames && p->auto_train && write_error.empty () &&
-      start_training_locked (self);
+  const gboolean start = captured >= rules.max_frames && p->auto_train && start_training_locked (self);
   GST_OBJECT_UNLOCK (self);
   post_element_message (self, gst_structure_new ("frame-captured", "file", G_TYPE_STRING, name.c_str (),
           "frames", G_TYPE_UINT, captured, NULL));
-  if (!write_error.empty ())
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Capture stopped: a frame could not be written (%s). The frames "
-            "already written are kept.", write_error.c_str ()), (NULL));
   if (start)
     GST_INFO_OBJECT (self, "captured %u frames: training started", captured);
 }
@@ -451,6 +459,11 @@ gst_efficientad_train_transform_ip (GstBaseTransform * trans, GstBuffer * buffer
   const guint roi_serial = p->common.roi_serial;
   GST_OBJECT_UNLOCK (self);
 
+  if (p->write_failed && !p->capture->done (rules)) {
+    GST_OBJECT_LOCK (self);
+    p->capture->finish ();
+    GST_OBJECT_UNLOCK (self);
+  }
   const GstClockTime time = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
   if (!p->capture->considers (rules, GST_CLOCK_TIME_IS_VALID (time) ? time : CapturePolicy::kNoTime) ||
       gst_buffer_get_size (buffer) == 0 || !writer_has_room (self))
@@ -491,8 +504,8 @@ gst_efficientad_train_sink_event (GstBaseTransform * trans, GstEvent * event)
     GST_OBJECT_UNLOCK (self);
     if (too_few) {
       gchar *error = g_strdup_printf ("end of stream with %u captured frame(s); training needs at least 2", captured);
-      GST_ELEMENT_WARNING (self, STREAM, FAILED, ("No model trained: %s.", error), (NULL));
       post_training_failed (self, error, FALSE);
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("No model trained: %s.", error), (NULL));
       g_free (error);
     }
     if (hold) {
@@ -573,6 +586,13 @@ gst_efficientad_train_set_property (GObject * object, guint prop_id, const GValu
   GST_OBJECT_UNLOCK (self);
 }
 
+/* Captures whose file could not be written. Object lock held. */
+static guint
+frames_not_written (const Private & p)
+{
+  return p.writer ? (guint) p.writer->failed () : p.failed_writes;
+}
+
 static const gchar *
 c_str_or_null (const std::optional<std::string> & text)
 {
@@ -634,7 +654,7 @@ gst_efficientad_train_get_property (GObject * object, guint prop_id, GValue * va
       g_value_set_uint64 (value, p->seed);
       break;
     case PROP_CAPTURED_FRAMES:
-      g_value_set_uint (value, p->capture ? p->capture->captured () : 0);
+      g_value_set_uint (value, p->capture ? p->capture->captured () - frames_not_written (*p) : 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -54,12 +55,78 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-// Heatmap file name that stays unique when several folders hold files of the same name (test/crack/000.png).
-std::string heatmap_name(const std::string& file) {
-  const fs::path p(file);
-  const std::string parent = p.parent_path().filename().string();
-  return (parent.empty() ? "" : parent + "_") + p.stem().string() + "_heatmap.png";
-}
+// Heatmap file names: parent folder and stem (test/crack/000.png -> crack_000_heatmap.png), with -2, -3, ...
+// when two inputs still share one (a/x/1.png and b/x/1.png), so that no heatmap overwrites another.
+class HeatmapNames {
+ public:
+  std::string next(const std::string& file) {
+    const fs::path p(file);
+    const std::string parent = p.parent_path().filename().string();
+    const std::string base = (parent.empty() ? "" : parent + "_") + p.stem().string() + "_heatmap";
+    std::string name = base + ".png";
+    for (int n = 2; !used_.insert(name).second; ++n) name = base + "-" + std::to_string(n) + ".png";
+    return name;
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
+// The table, scores.csv and heatmaps of one run. An image that cannot be read is reported and skipped: the run
+// goes on, and ends with exit status 1.
+class InferReport {
+ public:
+  InferReport(const std::string& output, bool heatmaps) : output_(output), heatmaps_(heatmaps) {
+    if (!output.empty()) {
+      std::error_code ec;
+      fs::create_directories(output, ec);
+      if (ec) throw IoError("cannot create output folder " + output + ": " + ec.message());
+      csv_ << "file,score,anomalous,threshold,error\n";
+    }
+    std::printf("%10s  %-9s  %s\n", "score", "decision", "file");
+  }
+
+  void scored(const std::string& file, const ImageView& image, const Detection& d, float threshold) {
+    anomalous_ += d.anomalous;
+    scored_++;
+    std::printf("%10.4f  %-9s  %s\n", d.score, d.anomalous ? "ANOMALY" : "ok", file.c_str());
+    if (output_.empty()) return;
+    csv_ << csv_field(file) << "," << d.score << "," << int(d.anomalous) << "," << threshold << ",\n";
+    if (heatmaps_) {
+      save_png((fs::path(output_) / names_.next(file)).string(),
+               render_heatmap(image, d.map, d.score, threshold).view());
+    }
+  }
+
+  void failed(const std::string& file, const std::string& error) {
+    failed_++;
+    std::printf("%10s  %-9s  %s\n", "-", "ERROR", file.c_str());
+    std::fprintf(stderr, "efficientad infer: error: %s\n", error.c_str());
+    if (!output_.empty()) csv_ << csv_field(file) << ",,,," << csv_field(error) << "\n";
+  }
+
+  // The summary line, then scores.csv, written whole (atomically): a reader never sees half a table.
+  void finish(const Detector& detector, double network_ms) {
+    std::printf("%d images scored, %d anomalous (threshold %.4f), %.1f ms per image (%s mode, %s)", scored_,
+                anomalous_, detector.threshold(), scored_ ? network_ms / double(scored_) : 0.0,
+                mode_name(detector.mode()), device_name(detector.device()));
+    std::printf(failed_ ? "; %d could not be read\n" : "\n", failed_);
+    if (output_.empty()) return;
+    const std::string csv_path = (fs::path(output_) / "scores.csv").string();
+    save_text(csv_path, csv_.str());
+    std::printf("wrote %s%s\n", csv_path.c_str(), heatmaps_ ? " and heatmaps" : "");
+  }
+
+  int anomalous() const { return anomalous_; }
+  int failures() const { return failed_; }
+
+ private:
+  std::string output_;
+  bool heatmaps_;
+  std::ostringstream csv_;
+  HeatmapNames names_;
+  int scored_ = 0, anomalous_ = 0, failed_ = 0;
+};
 
 }  // namespace
 
@@ -70,9 +137,8 @@ int infer_command(const std::vector<std::string>& argv) {
   if (model.empty()) throw UsageError("give --model MODEL");
   if (args.positionals().empty()) throw UsageError("give at least one image or folder to score");
   const std::vector<std::string> files = expand_inputs(args.positionals());
-  const int batch = int(args.get_int("batch", 1, 1, 256));
+  const size_t batch = size_t(args.get_int("batch", 1, 1, 256));
   const std::string output = args.get("output");
-  const bool heatmaps = !output.empty() && !args.flag("no-heatmaps");
 
   DetectorOptions options;
   options.mode = args.get_parsed("mode", "fast", parse_mode);
@@ -84,47 +150,29 @@ int infer_command(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "note: this model was trained with a random teacher; expect weaker detection\n");
   }
 
-  // scores.csv is written whole at the end (atomically): a reader never sees half a table.
-  const std::string csv_path = output.empty() ? "" : (fs::path(output) / "scores.csv").string();
-  std::ostringstream csv;
-  if (!output.empty()) {
-    std::error_code ec;
-    fs::create_directories(output, ec);
-    if (ec) throw IoError("cannot create output folder " + output + ": " + ec.message());
-    csv << "file,score,anomalous,threshold\n";
-  }
-
-  std::printf("%10s  %-9s  %s\n", "score", "decision", "file");
-  int anomalous = 0;
+  InferReport report(output, !output.empty() && !args.flag("no-heatmaps"));
   double network_ms = 0;
-  for (size_t first = 0; first < files.size(); first += size_t(batch)) {
+  for (size_t first = 0; first < files.size(); first += batch) {
+    std::vector<std::string> names;
     std::vector<Image> images;
+    for (size_t i = first; i < std::min(files.size(), first + batch); ++i) {
+      try {
+        images.push_back(load_image(files[i]));
+        names.push_back(files[i]);
+      } catch (const ImageError& e) {
+        report.failed(files[i], e.what());
+      }
+    }
     std::vector<ImageView> views;
-    for (size_t i = first; i < std::min(files.size(), first + size_t(batch)); ++i) images.push_back(load_image(files[i]));
     for (const auto& image : images) views.push_back(image.view());
     const auto start = std::chrono::steady_clock::now();
     const std::vector<Detection> results = detector.detect(views);
     network_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    for (size_t k = 0; k < results.size(); ++k) {
-      const Detection& d = results[k];
-      const std::string& file = files[first + k];
-      anomalous += d.anomalous;
-      std::printf("%10.4f  %-9s  %s\n", d.score, d.anomalous ? "ANOMALY" : "ok", file.c_str());
-      if (!output.empty()) csv << csv_field(file) << "," << d.score << "," << int(d.anomalous) << "," << detector.threshold() << "\n";
-      if (heatmaps) {
-        save_png((fs::path(output) / heatmap_name(file)).string(),
-                 render_heatmap(views[k], d.map, d.score, detector.threshold()).view());
-      }
-    }
+    for (size_t k = 0; k < results.size(); ++k) report.scored(names[k], views[k], results[k], detector.threshold());
   }
-  std::printf("%zu images, %d anomalous (threshold %.4f), %.1f ms per image (%s mode, %s)\n", files.size(), anomalous,
-              detector.threshold(), network_ms / double(files.size()), mode_name(detector.mode()),
-              device_name(detector.device()));
-  if (!output.empty()) {
-    save_text(csv_path, csv.str());
-    std::printf("wrote %s%s\n", csv_path.c_str(), heatmaps ? " and heatmaps" : "");
-  }
-  return args.flag("fail-on-anomaly") && anomalous > 0 ? 3 : 0;
+  report.finish(detector, network_ms);
+  if (report.failures() > 0) return 1;
+  return args.flag("fail-on-anomaly") && report.anomalous() > 0 ? 3 : 0;
 }
 
 }  // namespace efficientad::cli

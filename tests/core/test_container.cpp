@@ -1,7 +1,10 @@
 // The model-file container: round trips, and every kind of damage a file can suffer on disk or in transit.
 #include "check_compat.h"
+
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -225,6 +228,31 @@ START_TEST(missing_empty_and_folder_paths_n) {
 }
 END_TEST
 
+// What a hostile probe found: /dev/zero grew to 1.4 GB, a FIFO hung the reader for ever, a 10 GB file whose header
+// says 100 bytes was read to its end. Each is refused at once, before anything is allocated.
+START_TEST(devices_fifos_and_oversized_files_n) {
+  const std::string folder = test::temp_folder("hostile-paths");
+  auto expect = [](const std::string& path, const char* needle) {
+    const auto start = std::chrono::steady_clock::now();
+    test::expect_throw<ModelFileError>([&] { read_container(path); }, needle);
+    ck_assert_double_lt(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2.0);
+  };
+  expect("/dev/zero", "is a character device, not a regular file");
+  const std::string fifo = folder + "/fifo.efad";
+  ck_assert_int_eq(mkfifo(fifo.c_str(), 0600), 0);
+  expect(fifo, "is a FIFO");
+  // A sparse 10 GB file (no disk used) beyond the size limit, and a sparse 300 MB one whose preamble claims less.
+  const std::vector<uint8_t> sample_bytes = serialize(sample());
+  for (const auto& [name, size] : {std::pair{"huge.efad", uint64_t(10) << 30}, std::pair{"padded.efad", uint64_t(300) << 20}}) {
+    const std::string path = folder + "/" + name;
+    test::write_bytes(path, sample_bytes);
+    ck_assert_int_eq(truncate(path.c_str(), off_t(size)), 0);
+  }
+  expect(folder + "/huge.efad", "more than the 1073741824 accepted");
+  expect(folder + "/padded.efad", "longer than recorded");
+}
+END_TEST
+
 START_TEST(failed_write_keeps_previous_file_n) {
   const std::string folder = test::temp_folder("keep");
   const std::string path = folder + "/m.efad";
@@ -259,6 +287,7 @@ int main() {
       {"negative", TESTS(every_truncation_is_rejected_n, every_single_byte_flip_is_rejected_n, wrong_magic_n, newer_version_n,
                    version_zero_n, trailing_garbage_n, checksum_mismatch_names_corruption_n, nan_weights_n,
                    duplicate_tensor_n, malformed_header_line_n, header_size_beyond_file_n, negative_dimension_n,
-                   non_float_tensor_n, missing_empty_and_folder_paths_n, failed_write_keeps_previous_file_n), 120},
+                   non_float_tensor_n, missing_empty_and_folder_paths_n, devices_fifos_and_oversized_files_n,
+                   failed_write_keeps_previous_file_n), 120},
   }, test::Fork::PerTest);
 }

@@ -139,6 +139,36 @@ START_TEST(unreadable_image_files_n) {
 }
 END_TEST
 
+// What a hostile probe found: a 1.1 MB PNG declaring 20000 x 20000 was decoded in full (3 GB); a cut-off JPEG was
+// scored as if whole; /dev/zero and FIFOs are no images.
+START_TEST(bombs_truncated_jpegs_and_devices_n) {
+  save_png(folder + "/small.png", test::textured_image(64, 64, 3).view());
+  std::vector<uint8_t> png = test::read_bytes(folder + "/small.png");
+  for (int i = 0; i < 2; ++i) {  // IHDR width and height, big-endian: 20000 each
+    const uint32_t side = 20000;
+    for (int b = 0; b < 4; ++b) png[size_t(16 + 4 * i + b)] = uint8_t(side >> (24 - 8 * b));
+  }
+  test::write_bytes(folder + "/bomb.png", png);
+  expect_image_error(folder + "/bomb.png", "declares 20000 x 20000 pixels");
+
+  std::vector<uchar> jpeg;
+  const cv::Mat pixels(48, 64, CV_8UC3, cv::Scalar(40, 120, 200));
+  ck_assert(cv::imencode(".jpg", pixels, jpeg));
+  test::write_bytes(folder + "/whole.jpg", std::vector<uint8_t>(jpeg.begin(), jpeg.end()));
+  ck_assert_int_eq(load_image(folder + "/whole.jpg").width(), 64);
+  jpeg.resize(jpeg.size() * 2 / 3);
+  test::write_bytes(folder + "/cut.jpg", std::vector<uint8_t>(jpeg.begin(), jpeg.end()));
+  expect_image_error(folder + "/cut.jpg", "truncated JPEG");
+
+  try {
+    load_image("/dev/zero");
+    ck_abort_msg("/dev/zero accepted as an image");
+  } catch (const ImageError& e) {
+    ck_assert_msg(std::strstr(e.what(), "character device"), "'%s'", e.what());
+  }
+}
+END_TEST
+
 START_TEST(bad_folders_and_sizes_n) {
   try {
     list_image_files(folder + "/nope");
@@ -177,6 +207,6 @@ int main() {
   return test::run_cases("image_io", {
       {"positive", TESTS(png_round_trip_colour_and_grey, jpeg_sixteen_bit_and_alpha, folder_listing_sorted_and_filtered,
                    conversion_to_network_input, synthetic_parts_are_deterministic_with_masks), 0, setup, teardown, true},
-      {"negative", TESTS(unreadable_image_files_n, bad_folders_and_sizes_n), 0, setup, teardown, true},
+      {"negative", TESTS(unreadable_image_files_n, bombs_truncated_jpegs_and_devices_n, bad_folders_and_sizes_n), 0, setup, teardown, true},
   }, test::Fork::PerTest);
 }

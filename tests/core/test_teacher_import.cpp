@@ -83,6 +83,15 @@ START_TEST(refuses_malformed_files_n) {
 }
 END_TEST
 
+// What a hostile probe found: each crashed the reader (stack overflow) or ran it out of memory before.
+START_TEST(refuses_hostile_pickles_n) {
+  expect_refused("deep_nesting", "nested more than 64 deep");
+  expect_refused("self_dict", "a dict contains itself");
+  expect_refused("expanded", "a tensor with more than");
+  expect_refused("marks_only", "stack underflow");
+}
+END_TEST
+
 START_TEST(byte_flips_never_crash_n) {
   // Flip bytes all over a good file (zip headers, the pickle, tensor data): each import either succeeds or fails
   // with a ModelFileError.
@@ -104,7 +113,8 @@ END_TEST
 
 int main() {
   return test::run_cases("teacher_import", {
-      {"teacher_import", TESTS(imports_small_and_medium_exactly, imports_dataparallel_and_half_precision, refuses_malformed_files_n,
-                   byte_flips_never_crash_n), 300, make_fixtures, nullptr},
+      {"teacher_import", TESTS(imports_small_and_medium_exactly, imports_dataparallel_and_half_precision,
+                               refuses_malformed_files_n, refuses_hostile_pickles_n, byte_flips_never_crash_n),
+       300, make_fixtures, nullptr},
   }, test::Fork::None);
 }

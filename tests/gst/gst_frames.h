@@ -1,4 +1,4 @@
-// Frames and caps for the GstHarness tests.
+// Frames, caps and properties for the GstHarness tests.
 #pragma once
 
 #include <gst/gst.h>
@@ -25,6 +25,17 @@ inline GstBuffer* make_frame(GstVideoFormat format, int width, int height, guint
   GST_BUFFER_PTS(buffer) = gst_util_uint64_scale(index, GST_SECOND, 30);
   GST_BUFFER_DURATION(buffer) = GST_SECOND / 30;
   return buffer;
+}
+
+// Sets "name=value name=value ..." on an element, each value parsed as gst-launch parses it.
+inline void set_properties(GstElement* element, const std::string& options) {
+  gchar** pairs = g_strsplit(options.c_str(), " ", -1);
+  for (gchar** pair = pairs; *pair; ++pair) {
+    gchar** kv = g_strsplit(*pair, "=", 2);
+    if (kv[0] && kv[1]) gst_util_set_object_arg(G_OBJECT(element), kv[0], kv[1]);
+    g_strfreev(kv);
+  }
+  g_strfreev(pairs);
 }
 
 }  // namespace test

@@ -95,14 +95,17 @@ bool wait_loaded(const ModelSwap& swap) {
 
 }  // namespace
 
-#define SWAP(loader, refusals)                                                                       \
-  ModelSwap swap([&](const std::string& p) { return loader(p); },                                    \
-                 [&](const std::string& p, const std::string& e, bool f) { refusals.add(p, e, f); })
-
-START_TEST(swap_loads_the_requested_model) {
+// A ModelSwap with a gated loader and the refusals it reports (members in construction order).
+struct SwapUnderTest {
   GatedLoader loader;
   Refusals refusals;
-  SWAP(loader, refusals);
+  ModelSwap swap{[this](const std::string& p) { return loader(p); },
+                 [this](const std::string& p, const std::string& e, bool f) { refusals.add(p, e, f); }};
+};
+
+START_TEST(swap_loads_the_requested_model) {
+  SwapUnderTest t;
+  auto& [loader, refusals, swap] = t;
   ck_assert(!swap.has_loaded());
   swap.request(model_b);
   ck_assert(wait_loaded(swap));
@@ -120,9 +123,8 @@ END_TEST
 // A request queued behind a running load is superseded at once by a newer one; the running load, overtaken,
 // is superseded when it ends; only the newest model comes out.
 START_TEST(newest_request_wins) {
-  GatedLoader loader;
-  Refusals refusals;
-  SWAP(loader, refusals);
+  SwapUnderTest t;
+  auto& [loader, refusals, swap] = t;
   loader.close();
   swap.request(model_a);
   loader.wait_for_calls(1);
@@ -146,9 +148,8 @@ END_TEST
 
 // 40 quick requests while a load runs: two loads in all (the running one and the newest), never one per request.
 START_TEST(burst_of_requests_loads_at_most_two_n) {
-  GatedLoader loader;
-  Refusals refusals;
-  SWAP(loader, refusals);
+  SwapUnderTest t;
+  auto& [loader, refusals, swap] = t;
   loader.close();
   swap.request(model_a);
   loader.wait_for_calls(1);
@@ -164,9 +165,8 @@ START_TEST(burst_of_requests_loads_at_most_two_n) {
 END_TEST
 
 START_TEST(bad_file_is_refused_with_its_error_n) {
-  GatedLoader loader;
-  Refusals refusals;
-  SWAP(loader, refusals);
+  SwapUnderTest t;
+  auto& [loader, refusals, swap] = t;
   const std::string missing = folder + "/missing.efad";
   swap.request(missing);
   for (int i = 0; i < 200 && refusals.list().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -181,9 +181,8 @@ END_TEST
 
 // A loaded model the streaming thread never took is replaced by the next one, and told so.
 START_TEST(untaken_model_is_superseded_n) {
-  GatedLoader loader;
-  Refusals refusals;
-  SWAP(loader, refusals);
+  SwapUnderTest t;
+  auto& [loader, refusals, swap] = t;
   swap.request(model_a);
   ck_assert(wait_loaded(swap));
   swap.request(model_b);
@@ -199,9 +198,8 @@ END_TEST
 
 // stop() waits for the running load, drops the queued request without a message, and ignores later requests.
 START_TEST(stop_drops_requests_silently_n) {
-  GatedLoader loader;
-  Refusals refusals;
-  SWAP(loader, refusals);
+  SwapUnderTest t;
+  auto& [loader, refusals, swap] = t;
   loader.close();
   swap.request(model_a);
   loader.wait_for_calls(1);

@@ -34,13 +34,7 @@ GstHarness* detector(const std::string& options, GstVideoFormat format = GST_VID
   GstElement* element = gst_element_factory_make("efficientad", nullptr);
   fail_unless(element != nullptr, "efficientad not found: is GST_PLUGIN_PATH_1_0 the build's gst folder?");
   g_object_set(element, "model-file", model_path.c_str(), nullptr);
-  gchar** pairs = g_strsplit(options.c_str(), " ", -1);
-  for (gchar** pair = pairs; *pair; ++pair) {
-    gchar** kv = g_strsplit(*pair, "=", 2);
-    if (kv[0] && kv[1]) gst_util_set_object_arg(G_OBJECT(element), kv[0], kv[1]);
-    g_strfreev(kv);
-  }
-  g_strfreev(pairs);
+  test::set_properties(element, options);
   GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
   gst_object_unref(element);
   gst_harness_set_src_caps_str(h, caps_string(format, width, height).c_str());

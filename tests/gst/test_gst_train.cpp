@@ -41,13 +41,7 @@ Trainer trainer(const std::string& options, const std::string& folder = "") {
   GstElement* element = gst_element_factory_make("efficientadtrain", nullptr);
   fail_unless(element != nullptr, "efficientadtrain not found: is GST_PLUGIN_PATH_1_0 the build's gst folder?");
   g_object_set(element, "capture-folder", t.folder.c_str(), "teacher", "random", "steps", 2u, nullptr);
-  gchar** pairs = g_strsplit(options.c_str(), " ", -1);
-  for (gchar** pair = pairs; *pair; ++pair) {
-    gchar** kv = g_strsplit(*pair, "=", 2);
-    if (kv[0] && kv[1]) gst_util_set_object_arg(G_OBJECT(element), kv[0], kv[1]);
-    g_strfreev(kv);
-  }
-  g_strfreev(pairs);
+  test::set_properties(element, options);
   t.bus = gst_bus_new();
   gst_element_set_bus(element, t.bus);
   t.h = gst_harness_new_with_element(element, "sink", "src");
@@ -315,6 +309,43 @@ GST_START_TEST(full_disk_leaves_no_partial_model_n) {
 }
 GST_END_TEST;
 
+// What a hostile probe found: on a full disk the element counted 8 captured frames when 2 were written, warned
+// about nothing with a fast source, trained on the 2 and let gst-launch exit 0. Now every lost frame is
+// uncounted, the first loss is a warning at once, and training refuses with an error on the bus.
+GST_START_TEST(full_disk_while_capturing_fails_loudly_n) {
+  Trainer t = trainer("max-frames=4");
+  rlimit old_limit;
+  getrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit limit = old_limit;
+  limit.rlim_cur = 4096;  // no 320x240 frame fits
+  setrlimit(RLIMIT_FSIZE, &limit);
+  push_frames(t, 0, 4);  // the fourth capture starts training
+  // Every message in order (wait_for would drop the warnings and errors), until training failed and its error came.
+  std::string error;
+  int warnings = 0, errors = 0;
+  const gint64 deadline = g_get_monotonic_time() + 120 * G_TIME_SPAN_SECOND;
+  while (g_get_monotonic_time() < deadline && errors == 0) {
+    GstMessage* m = gst_bus_timed_pop(t.bus, 100 * GST_MSECOND);
+    if (!m) continue;
+    warnings += GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING;
+    errors += GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR;
+    const GstStructure* s = gst_message_get_structure(m);
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_structure_has_name(s, "training-failed")) {
+      error = gst_structure_get_string(s, "error");
+    }
+    gst_message_unref(m);
+  }
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  fail_unless(error.find("could not be written") != std::string::npos, "training-failed error: '%s'", error.c_str());
+  fail_unless(warnings > 0, "the lost frames were not warned about");
+  fail_unless(errors > 0, "a failed training must be an error (gst-launch then exits non-zero)");
+  fail_unless_equals_int(captured(t), 0);
+  teardown(t);
+  expect_no_model_files(t.folder);
+}
+GST_END_TEST;
+
 // teacher=shipped where no teacher ships (M): training fails and says why, instead of using a random teacher.
 GST_START_TEST(missing_shipped_teacher_fails_training_n) {
   Trainer t = trainer("auto-train=false teacher=shipped variant=M");
@@ -380,7 +411,8 @@ int main(int argc, char** argv) {
       {"efficientadtrain", TESTS(captures_trains_and_the_detector_uses_the_model, skips_duplicates_and_captures_the_roi,
                                  resumes_a_capture_folder, refuses_used_or_unwritable_folders_n, eos_waits_for_the_model,
                                  early_eos_reports_too_few_frames_n, stopping_cancels_training_n,
-                                 full_disk_leaves_no_partial_model_n, slow_disk_skips_captures_with_a_warning_n,
+                                 full_disk_leaves_no_partial_model_n, full_disk_while_capturing_fails_loudly_n,
+                                 slow_disk_skips_captures_with_a_warning_n,
                                  missing_shipped_teacher_fails_training_n), 900},
   }, test::Fork::None);
 }

@@ -67,6 +67,17 @@ printf 'PK\003\004 not a model' > "$work/foreign.pth"
 expect 1 "not a gst-efficientad model file" -- "$tool" infer --model "$work/foreign.pth" "$work/data/test/good"
 printf 'garbage' > "$work/broken.png"
 expect 1 "cannot decode" -- "$tool" infer --model "$work/model.efad" "$work/broken.png"
+# Batch infer: an unreadable image is reported and skipped, the others are scored and written, the exit status is 1;
+# inputs with one name in different folders get heatmaps of their own.
+mkdir -p "$work/mixed/a/x" "$work/mixed/b/x"
+cp "$work/data/test/good/000.png" "$work/mixed/a/x/1.png" && cp "$work/data/test/crack/000.png" "$work/mixed/b/x/1.png"
+expect 1 "2 images scored.*1 could not be read" -- "$tool" infer --model "$work/model.efad" --output "$work/mixed-out" --batch 2 "$work/broken.png" "$work/mixed/a/x/1.png" "$work/mixed/b/x/1.png"
+[ -f "$work/mixed-out/x_1_heatmap.png" ] && [ -f "$work/mixed-out/x_1_heatmap-2.png" ] && grep -q "broken.png,,,,.*cannot decode" "$work/mixed-out/scores.csv" || { echo "FAIL: mixed batch outputs"; failures=$((failures + 1)); }
+# Hostile files are refused at once: a character device, a FIFO, a decompression bomb.
+expect 1 "character device" -- "$tool" info /dev/zero
+mkfifo "$work/model.fifo"
+expect 1 "FIFO" -- timeout 20 "$tool" info "$work/model.fifo"
+expect 1 "FIFO" -- timeout 20 "$tool" infer --model "$work/model.fifo" "$work/data/test/good"
 expect 1 "no usable CUDA device" -- "$tool" infer --model "$work/model.efad" --device cuda "$work/data/test/good"
 # distill: unusable backbones fail before anything is read or written.
 expect 1 "nsfwjs:FOLDER" -- "$tool" distill --backbone vgg16 --images "$work/data/train/good" --output "$work/t.efad"

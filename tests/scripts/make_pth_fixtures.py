@@ -7,6 +7,7 @@ tensor as float32, in key order, for an independent comparison.
 """
 import os
 import sys
+import zipfile
 
 import torch
 from torch import nn
@@ -26,6 +27,27 @@ def save_good(folder, name, state):
     with open(os.path.join(folder, name + ".bin"), "wb") as f:
         for tensor in state.values():
             f.write(tensor.detach().float().contiguous().numpy().tobytes())
+
+
+def with_pickle(folder, name, source, pickle_bytes):
+    """A copy of the torch.save archive `source` whose data.pkl is `pickle_bytes`: what a hostile file can hold."""
+    with zipfile.ZipFile(os.path.join(folder, source + ".pth")) as src, \
+            zipfile.ZipFile(os.path.join(folder, name + ".pth"), "w", zipfile.ZIP_STORED) as dst:
+        for item in src.infolist():
+            data = pickle_bytes if item.filename.endswith("/data.pkl") else src.read(item.filename)
+            dst.writestr(item.filename, data)
+
+
+def hostile(folder):
+    """Files a hostile probe found crashing or exhausting the reader: each must be refused with a message."""
+    depth = 1000000  # tuples nested a million deep: freed recursively, they overflowed the stack
+    with_pickle(folder, "deep_nesting", "teacher_small", b"\x80\x02" + b"(" * depth + b")" + b"t" * depth + b".")
+    # A dict that contains itself (memo entry 0 set as its own value): flattening it recursed until memory ran out.
+    with_pickle(folder, "self_dict", "teacher_small", b"\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.")
+    # One stored number viewed through zero strides as 2^40 elements: cloning it would need 4 TB.
+    torch.save({"x": torch.zeros(1).expand(1 << 20, 1 << 20)}, os.path.join(folder, "expanded.pth"))
+    # Ten thousand opcodes of nothing but MARK: a stack of marks with no values.
+    with_pickle(folder, "marks_only", "teacher_small", b"\x80\x02" + b"(" * 10000 + b".")
 
 
 def main(folder):
@@ -53,6 +75,7 @@ def main(folder):
         f.write(data[: len(data) // 2])
     with open(os.path.join(folder, "not_pytorch.pth"), "wb") as f:
         f.write(b"hello, this is not a model")
+    hostile(folder)
 
 
 if __name__ == "__main__":
