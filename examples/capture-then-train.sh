@@ -24,23 +24,27 @@ case "$source" in
     interval=5 ;;
   /dev/video*)
     run_cam() { "$@"; }
-    src="v4l2src device=$source num-buffers=$live_frames ! videoconvert"
+    src="v4l2src device=\"$source\" num-buffers=$live_frames ! videoconvert"
     interval=5 ;;
   *)
     run_cam() { "$@"; }
     [ -f "$source" ] || { echo "no such video file: $source" >&2; exit 1; }
-    src="filesrc location=$source ! decodebin ! videoconvert"
+    src="filesrc location=\"$source\" ! decodebin ! videoconvert"
     interval=3 ;;
 esac
 
+# Each pipeline is one argument with its file names in double quotes, so that paths with spaces work.
+started="$work/.capture-started"
+: > "$started"
 echo "== capture $frames frames and train ($steps steps): the pipeline ends when the model is written"
-# shellcheck disable=SC2086
-run_cam gst-launch-1.0 -q $src ! efficientadtrain capture-folder="$work/capture" capture-interval=$interval \
-  max-frames="$frames" steps="$steps" model-file="$work/model.efad" ! fakesink
-[ -f "$work/model.efad" ] || { echo "no model was written (see the messages above)" >&2; exit 1; }
+run_cam gst-launch-1.0 -q "$src ! efficientadtrain capture-folder=\"$work/capture\" capture-interval=$interval \
+  max-frames=$frames steps=$steps model-file=\"$work/model.efad\" ! fakesink" ||
+  { echo "capture or training failed (see the messages above); no new model" >&2; exit 1; }
+# A model from an earlier run must not pass for this one's.
+[ -n "$(find "$work/model.efad" -newer "$started" 2>/dev/null)" ] || { echo "no new model was written (see the messages above)" >&2; exit 1; }
+rm -f "$started"
 
 echo "== inspect with the new model: $work/inspected.avi"
-# shellcheck disable=SC2086
-run_cam gst-launch-1.0 -q $src ! efficientad model-file="$work/model.efad" ! anomalyoverlay ! \
-  videoconvert ! jpegenc ! avimux ! filesink location="$work/inspected.avi"
+run_cam gst-launch-1.0 -q "$src ! efficientad model-file=\"$work/model.efad\" ! anomalyoverlay ! \
+  videoconvert ! jpegenc ! avimux ! filesink location=\"$work/inspected.avi\""
 echo "done: $(ls "$work/capture" | grep -c '^frame-') captured frames, model $work/model.efad, video $work/inspected.avi"

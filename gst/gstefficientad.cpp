@@ -172,8 +172,10 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
 
   std::shared_ptr<efficientad::gst::ModelSwap> swap;  /* set when a running element gets a new model-file */
   GST_OBJECT_LOCK (self);
-  if (efficientad::gst::set_common_property (object, p->common, PROP_COMMON_FIRST, prop_id, value)) {
+  std::string refusal;
+  if (efficientad::gst::set_common_property (p->common, PROP_COMMON_FIRST, prop_id, value, &refusal)) {
     GST_OBJECT_UNLOCK (self);
+    efficientad::gst::warn_refused_setting (GST_ELEMENT (self), refusal);
     return;
   }
   switch (prop_id) {
@@ -278,8 +280,11 @@ gst_efficientad_start (GstBaseTransform * trans)
 
   GST_OBJECT_LOCK (self);
   const std::string path = p->model_file.value_or ("");
-  const efficientad::DetectorOptions options = efficientad::gst::detector_options (p->common);
+  const efficientad::gst::CommonSettings common = p->common;
   GST_OBJECT_UNLOCK (self);
+  if (!efficientad::gst::check_common_settings (GST_ELEMENT (self), common))
+    return FALSE;
+  const efficientad::DetectorOptions options = efficientad::gst::detector_options (common);
 
   std::unique_ptr<efficientad::Detector> detector = load_detector (self, path, options);
   if (!detector)

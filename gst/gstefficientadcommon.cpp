@@ -59,7 +59,8 @@ install_common_properties (GObjectClass * klass, guint first_id, const CommonPro
 }
 
 gboolean
-set_common_property (GObject * object, CommonSettings & settings, guint first_id, guint prop_id, const GValue * value)
+set_common_property (CommonSettings & settings, guint first_id, guint prop_id, const GValue * value,
+    std::string * refusal)
 {
   if (prop_id < first_id || prop_id >= first_id + kCommonProperties)
     return FALSE;
@@ -80,8 +81,11 @@ set_common_property (GObject * object, CommonSettings & settings, guint first_id
         settings.roi_text = text ? text : "";
         settings.roi = roi;
         settings.roi_serial++;
+        settings.refused_roi.clear ();
       } else {
-        GST_WARNING_OBJECT (object, "ignoring roi '%s': expected x,y,width,height with width and height > 0", text);
+        settings.refused_roi = text;
+        *refusal = "The roi '" + settings.refused_roi + "' is not \"x,y,width,height\" with x, y >= 0 and width, "
+            "height > 0 (pixels); keeping the roi '" + settings.roi_text + "'.";
       }
       break;
     }
@@ -109,6 +113,24 @@ get_common_property (const CommonSettings & settings, guint first_id, guint prop
       break;
   }
   return TRUE;
+}
+
+void
+warn_refused_setting (GstElement * element, const std::string & refusal)
+{
+  if (!refusal.empty ())
+    GST_ELEMENT_WARNING (element, RESOURCE, SETTINGS, ("%s", refusal.c_str ()), (NULL));
+}
+
+gboolean
+check_common_settings (GstElement * element, const CommonSettings & settings)
+{
+  if (settings.refused_roi.empty ())
+    return TRUE;
+  GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("The roi '%s' is not \"x,y,width,height\" with x, y >= 0 and "
+          "width, height > 0 (pixels); fix the roi property or leave it empty for whole frames.",
+          settings.refused_roi.c_str ()), (NULL));
+  return FALSE;
 }
 
 Device

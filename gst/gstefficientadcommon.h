@@ -43,6 +43,7 @@ struct CommonSettings {
   std::string roi_text;
   GstVideoRectangle roi{0, 0, 0, 0}; /* w == 0: the whole frame */
   guint roi_serial = 0;              /* counts roi changes: each new roi may warn once */
+  std::string refused_roi;           /* the last roi text refused (cleared by a good one): start() fails on it */
 };
 
 /* How one element documents a shared property and when it may change. */
@@ -57,9 +58,14 @@ struct CommonPropertyDocs {
 /* The shared properties take the ids first_id .. first_id + kCommonProperties - 1 in the element's enum. */
 constexpr guint kCommonProperties = 4;
 void install_common_properties (GObjectClass * klass, guint first_id, const CommonPropertyDocs & docs);
-/* FALSE when prop_id is not a shared one. An unusable roi is refused with a warning on `object`, keeping the old. */
-gboolean set_common_property (GObject * object, CommonSettings & settings, guint first_id, guint prop_id,
-    const GValue * value);
+/* FALSE when prop_id is not a shared one. An unusable roi is refused, keeping the old one: *refusal then says why,
+ * for the element to post as a warning once it has released its object lock. */
+gboolean set_common_property (CommonSettings & settings, guint first_id, guint prop_id, const GValue * value,
+    std::string * refusal);
+/* Posts a refusal from set_common_property as a warning (call without the object lock). */
+void warn_refused_setting (GstElement * element, const std::string & refusal);
+/* FALSE, after posting an error, when the settings cannot start (an unusable roi was set). Object lock not held. */
+gboolean check_common_settings (GstElement * element, const CommonSettings & settings);
 gboolean get_common_property (const CommonSettings & settings, guint first_id, guint prop_id, GValue * value);
 
 Device engine_device (GstEfficientAdDevice device);

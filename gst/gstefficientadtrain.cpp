@@ -342,9 +342,11 @@ gst_efficientad_train_start (GstBaseTransform * trans)
   const std::string folder = p->capture_folder.value_or ("");
   const std::string model_file = p->model_file.value_or ("");
   const gboolean resume = p->resume;
+  const efficientad::gst::CommonSettings common = p->common;
   GST_OBJECT_UNLOCK (self);
 
-  if (!check_output_folders (self, folder, model_file))
+  if (!efficientad::gst::check_common_settings (GST_ELEMENT (self), common) ||
+      !check_output_folders (self, folder, model_file))
     return FALSE;
   guint next_index;
   const guint existing = scan_capture_folder (folder, &next_index);
@@ -530,8 +532,10 @@ gst_efficientad_train_set_property (GObject * object, guint prop_id, const GValu
   Private *p = self->priv;
 
   GST_OBJECT_LOCK (self);
-  if (efficientad::gst::set_common_property (object, p->common, PROP_COMMON_FIRST, prop_id, value)) {
+  std::string refusal;
+  if (efficientad::gst::set_common_property (p->common, PROP_COMMON_FIRST, prop_id, value, &refusal)) {
     GST_OBJECT_UNLOCK (self);
+    efficientad::gst::warn_refused_setting (GST_ELEMENT (self), refusal);
     return;
   }
   switch (prop_id) {

@@ -4,7 +4,6 @@
 
 #include <gst/video/video.h>
 
-#include <cstdio>
 
 #include "efficientad/image.h"
 
@@ -58,17 +57,31 @@ View view_of(GstVideoFrame* frame) {
   return view;
 }
 
-/* "x,y,width,height" -> rectangle; "" or NULL -> whole frame (w = 0). FALSE for anything else. */
+/* The largest roi coordinate or size accepted: far beyond any sensor, small enough that x + width never
+ * overflows. */
+constexpr gint64 kMaxRoiValue = 1 << 24;
+
+/* "x,y,width,height" -> rectangle; "" or NULL -> whole frame (w = 0). FALSE for anything else, including values
+ * beyond kMaxRoiValue. */
 inline bool parse_roi(const gchar* text, GstVideoRectangle* out) {
   if (text == NULL || *text == '\0') {
     *out = GstVideoRectangle{0, 0, 0, 0};
     return true;
   }
-  gint x, y, w, h;
-  gchar tail;
-  if (std::sscanf(text, " %d , %d , %d , %d %c", &x, &y, &w, &h, &tail) != 4 || x < 0 || y < 0 || w <= 0 || h <= 0)
-    return false;
-  *out = GstVideoRectangle{x, y, w, h};
+  gint64 v[4];
+  const gchar* p = text;
+  for (int i = 0; i < 4; ++i) {
+    gchar* end = nullptr;
+    while (g_ascii_isspace(*p)) ++p;
+    if (!g_ascii_isdigit(*p)) return false;  /* no sign: coordinates and sizes are never negative */
+    v[i] = g_ascii_strtoll(p, &end, 10);
+    if (end == p || v[i] > kMaxRoiValue) return false;
+    p = end;
+    while (g_ascii_isspace(*p)) ++p;
+    if (i < 3 && *p++ != ',') return false;
+  }
+  if (*p != '\0' || v[2] == 0 || v[3] == 0) return false;
+  *out = GstVideoRectangle{gint(v[0]), gint(v[1]), gint(v[2]), gint(v[3])};
   return true;
 }
 

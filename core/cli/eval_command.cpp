@@ -1,4 +1,6 @@
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <string>
 
@@ -29,6 +31,31 @@ const char* const kEvalUsage =
     "  --quiet                no progress\n"
     "training options (with --steps):\n";
 
+namespace {
+
+// A fresh folder of this process only (so that two evaluations never share a model file), removed with its
+// contents when it goes out of scope.
+class PrivateFolder {
+ public:
+  PrivateFolder() {
+    std::string pattern = (fs::temp_directory_path() / "efficientad-eval-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw IoError("cannot create a temporary folder in " + fs::temp_directory_path().string());
+    path_ = pattern;
+  }
+  ~PrivateFolder() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  PrivateFolder(const PrivateFolder&) = delete;
+  PrivateFolder& operator=(const PrivateFolder&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
 int eval_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = kTrainingOptionNames;
   options.insert({"data", "model", "output", "mode"});
@@ -43,6 +70,7 @@ int eval_command(const std::vector<std::string>& argv) {
   std::string model = args.get("model");
   if (model.empty() == !args.has("steps")) throw UsageError("give either --model MODEL or --steps N (train first)");
   const bool quiet = args.flag("quiet");
+  std::unique_ptr<PrivateFolder> scratch;  // the trained model when there is no --output: removed at the end
 
   const MvtecDataset dataset = read_mvtec_dataset(data);  // before training, so that a bad layout fails at once
   if (!output.empty()) {
@@ -54,8 +82,8 @@ int eval_command(const std::vector<std::string>& argv) {
   detector_options.mode = args.get_parsed("mode", "fast", parse_mode);
   if (model.empty()) {
     const TrainOptions training = training_options_from(args);
-    model = output.empty() ? (fs::temp_directory_path() / "efficientad-eval-model.efad").string()
-                           : (fs::path(output) / "model.efad").string();
+    if (output.empty()) scratch = std::make_unique<PrivateFolder>();
+    model = ((output.empty() ? fs::path(scratch->path()) : fs::path(output)) / "model.efad").string();
     train_from_folders({dataset.train_folder}, training, model, quiet);
     detector_options.device = training.device;
     detector_options.threads = training.threads;

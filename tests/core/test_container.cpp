@@ -2,6 +2,7 @@
 #include "check_compat.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -253,6 +254,24 @@ START_TEST(devices_fifos_and_oversized_files_n) {
 }
 END_TEST
 
+// A write killed half-way (power loss, SIGKILL) leaves its temporary file; the next write of that file removes the
+// ones of processes that no longer run, and leaves those of running ones alone.
+START_TEST(killed_write_leftovers_are_removed_n) {
+  const std::string folder = test::temp_folder("leftovers");
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // its pid now belongs to no process
+  const std::string dead = folder + "/.m.efad.tmp-" + std::to_string(child) + "-AbC123";
+  const std::string alive = folder + "/.m.efad.tmp-" + std::to_string(getpid()) + "-XyZ789";
+  const std::string other = folder + "/.other.efad.tmp-" + std::to_string(child) + "-AbC123";
+  for (const auto& path : {dead, alive, other}) test::write_bytes(path, {1, 2, 3});
+  write_container(folder + "/m.efad", sample());
+  ck_assert(!std::filesystem::exists(dead));
+  ck_assert(std::filesystem::exists(alive));
+  ck_assert(std::filesystem::exists(other));  // another file's temporaries are its own business
+}
+END_TEST
+
 START_TEST(failed_write_keeps_previous_file_n) {
   const std::string folder = test::temp_folder("keep");
   const std::string path = folder + "/m.efad";
@@ -288,6 +307,6 @@ int main() {
                    version_zero_n, trailing_garbage_n, checksum_mismatch_names_corruption_n, nan_weights_n,
                    duplicate_tensor_n, malformed_header_line_n, header_size_beyond_file_n, negative_dimension_n,
                    non_float_tensor_n, missing_empty_and_folder_paths_n, devices_fifos_and_oversized_files_n,
-                   failed_write_keeps_previous_file_n), 120},
+                   killed_write_leftovers_are_removed_n, failed_write_keeps_previous_file_n), 120},
   }, test::Fork::PerTest);
 }

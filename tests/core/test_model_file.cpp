@@ -143,6 +143,13 @@ START_TEST(inconsistent_header_values_n) {
   expect_edit_rejected([](Container& c) { c.header["provenance.seed"] = "-3"; }, "unsigned integer");
   expect_edit_rejected([](Container& c) { c.header["kind"] = "teacher"; }, "teacher file, not a trained model");
   expect_edit_rejected([](Container& c) { c.header["kind"] = "dataset"; }, "unknown file kind");
+  // What a hostile probe slipped through: a width that wrapped around to 256, a threshold that became infinity
+  // (a model that never alarms), quantiles that gave infinite scores, terminal escapes copied into messages.
+  expect_edit_rejected([](Container& c) { c.header["input_width"] = "4294967552"; }, "out of range: 4294967552");
+  expect_edit_rejected([](Container& c) { c.header["threshold"] = "1e39"; }, "'threshold' is out of range");
+  expect_edit_rejected([](Container& c) { c.header["quantile.ae_b"] = "1e39"; }, "'quantile.ae_b' is out of range");
+  expect_edit_rejected([](Container& c) { c.header["padding"] = "7"; }, "'padding' is out of range");
+  expect_edit_rejected([](Container& c) { c.header["variant"] = "\x1b[2J\x1b[31mS"; }, "unknown variant '\\x1b[2J");
 }
 END_TEST
 

@@ -538,13 +538,16 @@ GST_END_TEST;
 
 GST_START_TEST(bad_roi_values_n) {
   GstHarness* h = detector("roi=10,10,50,50");
-  for (const char* bad : {"10,10", "a,b,c,d", "10,10,0,5", "-1,0,5,5", "1,2,3,4,5"}) {
+  for (const char* bad : {"10,10", "a,b,c,d", "10,10,0,5", "-1,0,5,5", "1,2,3,4,5", "0,0,99999999999,5",
+                          "0,0,2147483647,2147483647", "1,2,3,4x"}) {
     g_object_set(h->element, "roi", bad, nullptr);
     gchar* now = nullptr;
     g_object_get(h->element, "roi", &now, nullptr);
     fail_unless_equals_string(now, "10,10,50,50");  // ignored, with a warning in the log
     g_free(now);
   }
+  // Set before start, an unusable roi fails the start with a message instead of silently inspecting whole frames.
+  expect_start_error("roi=1,2,3", "The roi '1,2,3' is not");
   // A region entirely outside the frame: the whole frame is analysed and the user is warned once.
   g_object_set(h->element, "roi", "1000,1000,10,10", nullptr);
   GstBus* bus = gst_bus_new();

@@ -1,10 +1,12 @@
 #include "common/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -31,6 +33,21 @@ fs::path target_folder(const std::string& path) {
   return folder;
 }
 
+// Temporary files are named ".NAME.tmp-PID-XXXXXX". Those of processes that no longer run were left by a killed
+// write (power loss, SIGKILL): removed before the next write of NAME, so that they never pile up.
+std::string temporary_prefix(const fs::path& target) { return "." + target.filename().string() + ".tmp-"; }
+
+void remove_stale_temporaries(const fs::path& folder, const fs::path& target) {
+  const std::string prefix = temporary_prefix(target);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 void check_can_write(const std::string& path) {
@@ -47,7 +64,8 @@ void check_can_write(const std::string& path) {
 void write_file_atomically(const std::string& path, const void* data, size_t size) {
   const fs::path folder = target_folder(path);
   const fs::path target(path);
-  std::string temp_name = (folder / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  remove_stale_temporaries(folder, target);
+  std::string temp_name = (folder / (temporary_prefix(target) + std::to_string(getpid()) + "-XXXXXX")).string();
   std::vector<char> temp(temp_name.begin(), temp_name.end());
   temp.push_back('\0');
   int fd = mkstemp(temp.data());

@@ -10,7 +10,7 @@
 #include "common/atomic_file.h"
 #include "common/file_read.h"
 #include "efficientad/limits.h"
-#include "image/image_header.h"
+#include "image/image_decode.h"
 #include "efficientad/errors.h"
 #include "image/image_ops.h"
 
@@ -25,49 +25,8 @@ bool has_image_extension(const std::string& path) {
 }
 
 Image load_image(const std::string& path) {
-  const std::vector<uchar> bytes = detail::read_untrusted_file<ImageError>(path, kMaxImageFileBytes, "image file");
-  uint64_t width = 0, height = 0;
-  if (detail::declared_image_size(bytes, &width, &height) && (width == 0 || height == 0 ||
-                                                             width * height > kMaxImagePixels)) {
-    throw ImageError(path + ": the image declares " + std::to_string(width) + " x " + std::to_string(height) +
-                     " pixels; at most " + std::to_string(kMaxImagePixels) + " pixels are accepted (crop or scale it)");
-  }
-  if (detail::is_truncated_jpeg(bytes)) {
-    throw ImageError(path + ": truncated JPEG (no end-of-image marker); copy or capture it again");
-  }
-  cv::Mat decoded;
-  try {
-    decoded = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    throw ImageError("cannot decode image file " + path + ": " + e.what());
-  }
-  if (decoded.empty() || decoded.cols <= 0 || decoded.rows <= 0) {
-    throw ImageError("cannot decode image file (corrupt, truncated or not an image): " + path);
-  }
-  if (decoded.depth() != CV_8U) {  // 16-bit PNG/TIFF from machine-vision cameras: scale to 8 bits
-    cv::Mat eight;
-    double max_value = decoded.depth() == CV_16U ? 65535.0 : 1.0;
-    if (decoded.depth() != CV_16U) cv::minMaxLoc(decoded.reshape(1), nullptr, &max_value);
-    decoded.convertTo(eight, CV_8U, max_value > 0 ? 255.0 / max_value : 1.0);
-    decoded = eight;
-  }
-
-  const int channels = decoded.channels();
-  if (channels == 1) {
-    Image out(decoded.cols, decoded.rows, PixelFormat::Gray8);
-    decoded.copyTo(cv::Mat(decoded.rows, decoded.cols, CV_8UC1, out.data()));
-    return out;
-  }
-  Image out(decoded.cols, decoded.rows, PixelFormat::Rgb8);
-  cv::Mat dst(decoded.rows, decoded.cols, CV_8UC3, out.data());
-  if (channels == 3) {
-    cv::cvtColor(decoded, dst, cv::COLOR_BGR2RGB);
-  } else if (channels == 4) {
-    cv::cvtColor(decoded, dst, cv::COLOR_BGRA2RGB);
-  } else {
-    throw ImageError("unsupported channel count " + std::to_string(channels) + " in " + path);
-  }
-  return out;
+  return detail::decode_image(detail::read_untrusted_file<ImageError>(path, kMaxImageFileBytes, "image file"), path,
+                              kMaxImagePixels);
 }
 
 void save_png(const std::string& path, const ImageView& image) {

@@ -1,11 +1,13 @@
 #include "model/model_format.h"
 
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
 
+#include "common/text.h"
 #include "model/checksum.h"
 #include "efficientad/errors.h"
 
@@ -25,15 +27,28 @@ double parse_number(const Container& c, const std::string& key, const std::strin
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !std::isfinite(v)) {
-    throw ModelFileError(source + ": header entry '" + key + "' is not a finite number ('" + text + "')");
+    throw ModelFileError(source + ": header entry '" + key + "' is not a finite number ('" + printable(text) + "')");
   }
   return v;
 }
 
-int64_t parse_integer(const Container& c, const std::string& key, const std::string& source) {
+// A number that stays finite as a float (1e39 would become infinity: a threshold no score ever exceeds).
+float parse_float(const Container& c, const std::string& key, const std::string& source) {
+  const double v = parse_number(c, key, source);
+  if (std::fabs(v) > double(FLT_MAX)) {
+    throw ModelFileError(source + ": header entry '" + key + "' is out of range (" + format_float(v) + ")");
+  }
+  return float(v);
+}
+
+// An integer in [min, max]: an input width of 4294967552 must not wrap around to 256.
+int64_t parse_integer(const Container& c, const std::string& key, const std::string& source,
+                      int64_t min = -(int64_t(1) << 53), int64_t max = int64_t(1) << 53) {
   double v = parse_number(c, key, source);
-  if (v != std::floor(v) || std::fabs(v) > 9.0e15) {
-    throw ModelFileError(source + ": header entry '" + key + "' is not an integer");
+  if (v != std::floor(v)) throw ModelFileError(source + ": header entry '" + key + "' is not an integer");
+  if (v < double(min) || v > double(max)) {
+    throw ModelFileError(source + ": header entry '" + key + "' is out of range: " + printable(c.value(key, source)) + ", not in " +
+                         std::to_string(min) + ".." + std::to_string(max));
   }
   return int64_t(v);
 }
@@ -44,7 +59,7 @@ uint64_t parse_unsigned(const Container& c, const std::string& key, const std::s
   errno = 0;
   unsigned long long v = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || text[0] == '-' || *end != '\0' || errno == ERANGE) {
-    throw ModelFileError(source + ": header entry '" + key + "' is not an unsigned integer ('" + text + "')");
+    throw ModelFileError(source + ": header entry '" + key + "' is not an unsigned integer ('" + printable(text) + "')");
   }
   return v;
 }
@@ -58,7 +73,7 @@ Variant parse_file_variant(const Container& c, const std::string& source) {
   const std::string& text = c.value("variant", source);
   if (text == "S") return Variant::Small;
   if (text == "M") return Variant::Medium;
-  throw ModelFileError(source + ": unknown variant '" + text + "' (expected S or M)");
+  throw ModelFileError(source + ": unknown variant '" + printable(text) + "' (expected S or M)");
 }
 
 void check_kind(const Container& c, const char* expected, const std::string& source) {
@@ -71,7 +86,7 @@ void check_kind(const Container& c, const char* expected, const std::string& sou
   if (kind == kKindModel) {
     throw ModelFileError(source + ": this is a trained model, not a teacher file");
   }
-  throw ModelFileError(source + ": unknown file kind '" + kind + "'");
+  throw ModelFileError(source + ": unknown file kind '" + printable(kind) + "'");
 }
 
 void check_tensors(const Container& c, const std::vector<TensorShape>& expected, const std::string& source,
@@ -151,9 +166,9 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
 
   auto& g = info.geometry;
   g.variant = parse_file_variant(c, source);
-  g.input_width = int(parse_integer(c, "input_width", source));
-  g.input_height = int(parse_integer(c, "input_height", source));
-  g.padding = parse_integer(c, "padding", source) != 0;
+  g.input_width = int(parse_integer(c, "input_width", source, kMinInputSide, kMaxInputSide));
+  g.input_height = int(parse_integer(c, "input_height", source, kMinInputSide, kMaxInputSide));
+  g.padding = parse_integer(c, "padding", source, 0, 1) != 0;
   try {
     validate_geometry(g);
   } catch (const InvalidArgument& e) {
@@ -167,17 +182,17 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
     }
   }
   auto& q = info.quantiles;
-  q.st_a = float(parse_number(c, "quantile.st_a", source));
-  q.st_b = float(parse_number(c, "quantile.st_b", source));
-  q.ae_a = float(parse_number(c, "quantile.ae_a", source));
-  q.ae_b = float(parse_number(c, "quantile.ae_b", source));
+  q.st_a = parse_float(c, "quantile.st_a", source);
+  q.st_b = parse_float(c, "quantile.st_b", source);
+  q.ae_a = parse_float(c, "quantile.ae_a", source);
+  q.ae_b = parse_float(c, "quantile.ae_b", source);
   if (!(q.st_b > q.st_a) || !(q.ae_b > q.ae_a)) {
     throw ModelFileError(source + ": map quantiles are degenerate (q_b <= q_a); re-train with more varied images");
   }
-  info.threshold = float(parse_number(c, "threshold", source));
-  info.validation.mean = float(parse_number(c, "validation.mean", source));
-  info.validation.stddev = float(parse_number(c, "validation.stddev", source));
-  info.validation.max = float(parse_number(c, "validation.max", source));
+  info.threshold = parse_float(c, "threshold", source);
+  info.validation.mean = parse_float(c, "validation.mean", source);
+  info.validation.stddev = parse_float(c, "validation.stddev", source);
+  info.validation.max = parse_float(c, "validation.max", source);
 
   auto& p = info.provenance;
   p.steps = parse_integer(c, "provenance.steps", source);
@@ -185,7 +200,7 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
   p.validation_images = parse_integer(c, "provenance.validation_images", source);
   p.penalty_images = parse_integer(c, "provenance.penalty_images", source);
   p.teacher_origin = c.value("provenance.teacher_origin", source);
-  p.teacher_random = parse_integer(c, "provenance.teacher_random", source) != 0;
+  p.teacher_random = parse_integer(c, "provenance.teacher_random", source, 0, 1) != 0;
   p.precision = optional_value(c, "provenance.precision");
   p.seed = parse_unsigned(c, "provenance.seed", source);
   p.created = optional_value(c, "provenance.created");

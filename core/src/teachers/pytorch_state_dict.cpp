@@ -7,8 +7,10 @@
 #include <tuple>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "common/file_read.h"
+#include "common/text.h"
 #include "efficientad/errors.h"
 #include "efficientad/limits.h"
 
@@ -216,7 +218,7 @@ class Unpickler {
     static const char* const allowed[] = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
                                           "torch._utils._rebuild_parameter"};
     if (!kStorageTypes.count(name) && std::find(std::begin(allowed), std::end(allowed), name) == std::end(allowed)) {
-      throw ModelFileError(path_ + ": holds a Python object of class '" + name + "', not a state dict; in PyTorch, "
+      throw ModelFileError(path_ + ": holds a Python object of class '" + printable(name) + "', not a state dict; in PyTorch, "
                            "save model.state_dict() instead of the model");
     }
     auto v = make(Value::Kind::Global);
@@ -313,19 +315,17 @@ void flatten(ValuePtr dict, const std::string& prefix, std::vector<std::pair<std
 
 }  // namespace
 
-std::vector<std::pair<std::string, at::Tensor>> read_pytorch_state_dict(const std::string& path) {
-  const std::string problem = file_problem(path, kMaxImportFileBytes);
-  if (!problem.empty()) throw ModelFileError(path + ": PyTorch file " + problem);
+std::vector<std::pair<std::string, at::Tensor>> parse_pytorch_state_dict(std::istream& in, const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> archive;
   at::DataPtr pickle;
   size_t pickle_size = 0;
   try {
-    archive = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    archive = std::make_unique<caffe2::serialize::PyTorchStreamReader>(&in);
     if (!archive->hasRecord("data.pkl")) throw ModelFileError(path + ": a zip archive without data.pkl, not torch.save's");
     std::tie(pickle, pickle_size) = archive->getRecord("data.pkl");
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
-    throw ModelFileError(path + ": not a readable torch.save archive (" + what.substr(0, what.find('\n')) + ")");
+    throw ModelFileError(path + ": not a readable torch.save archive (" + printable(what.substr(0, what.find('\n')), 200) + ")");
   }
   Unpickler unpickler(path, *archive, static_cast<const uint8_t*>(pickle.get()), pickle_size);
   ValuePtr root;
@@ -333,13 +333,19 @@ std::vector<std::pair<std::string, at::Tensor>> read_pytorch_state_dict(const st
     root = unpickler.run();
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
-    throw ModelFileError(path + ": cannot read the state dict (" + what.substr(0, what.find('\n')) + ")");
+    throw ModelFileError(path + ": cannot read the state dict (" + printable(what.substr(0, what.find('\n')), 200) + ")");
   }
   if (root->kind != Value::Kind::Dict) throw ModelFileError(path + ": holds no dict of tensors (not a state dict)");
   std::vector<std::pair<std::string, at::Tensor>> out;
   std::vector<ValuePtr> open;
   flatten(root, "", out, path, open);
   return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> read_pytorch_state_dict(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_untrusted_file<ModelFileError>(path, kMaxImportFileBytes, "PyTorch file");
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+  return parse_pytorch_state_dict(in, path);
 }
 
 }  // namespace efficientad::detail

@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include <istream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,9 @@ namespace efficientad::detail {
 
 // Entries in file order; nested dicts ("state_dict": {...}) are flattened with "outer.inner" keys.
 // Throws ModelFileError naming the file and the problem.
+// The file is read whole first (a regular file of at most kMaxImportFileBytes).
 std::vector<std::pair<std::string, at::Tensor>> read_pytorch_state_dict(const std::string& path);
+// The same from a stream holding the archive; `path` names it in errors (the fuzzing target's entry point).
+std::vector<std::pair<std::string, at::Tensor>> parse_pytorch_state_dict(std::istream& in, const std::string& path);
 
 }  // namespace efficientad::detail

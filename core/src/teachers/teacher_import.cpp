@@ -6,6 +6,7 @@
 
 #include "model/container.h"
 #include "common/file_read.h"
+#include "common/text.h"
 #include "efficientad/errors.h"
 #include "efficientad/limits.h"
 #include "efficientad/teacher.h"
@@ -44,7 +45,7 @@ std::map<int, std::pair<at::Tensor, at::Tensor>> sequential_convs(const std::str
     const std::string index = key.substr(0, dot), kind = dot == std::string::npos ? "" : key.substr(dot + 1);
     if (index.empty() || index.size() > 4 || index.find_first_not_of("0123456789") != std::string::npos ||
         (kind != "weight" && kind != "bias")) {
-      throw ModelFileError(path + ": unexpected entry '" + key + "'; a PDN teacher's keys are '<layer>.weight' and "
+      throw ModelFileError(path + ": unexpected entry '" + detail::printable(key) + "'; a PDN teacher's keys are '<layer>.weight' and "
                            "'<layer>.bias' of an nn.Sequential");
     }
     auto& slot = convs[std::stoi(index)];
