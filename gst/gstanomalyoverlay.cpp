@@ -15,6 +15,7 @@
 #include "gstanomalyoverlay.h"
 
 #include <exception>
+#include <vector>
 
 #include "efficientad/overlay.h"
 #include "meta/gstanomalymeta.h"
@@ -31,6 +32,7 @@ enum {
   PROP_MAX_SCORE,
   PROP_OUTLINE,
   PROP_SHOW_SCORE,
+  PROP_DRAW_REGIONS,
 };
 
 #define DEFAULT_ALPHA 0.6f
@@ -39,10 +41,12 @@ enum {
 #define DEFAULT_MAX_SCORE 0.0f
 #define DEFAULT_OUTLINE TRUE
 #define DEFAULT_SHOW_SCORE TRUE
+#define DEFAULT_DRAW_REGIONS TRUE
 
 struct _GstAnomalyOverlay {
   GstVideoFilter parent;
   efficientad::OverlayStyle style;  /* under the object lock */
+  gboolean draw_regions;
 };
 
 #define gst_anomaly_overlay_parent_class parent_class
@@ -89,6 +93,9 @@ gst_anomaly_overlay_set_property (GObject * object, guint prop_id, const GValue 
     case PROP_SHOW_SCORE:
       self->style.label = g_value_get_boolean (value);
       break;
+    case PROP_DRAW_REGIONS:
+      self->draw_regions = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -121,11 +128,26 @@ gst_anomaly_overlay_get_property (GObject * object, guint prop_id, GValue * valu
     case PROP_SHOW_SCORE:
       g_value_set_boolean (value, self->style.label);
       break;
+    case PROP_DRAW_REGIONS:
+      g_value_set_boolean (value, self->draw_regions);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
+}
+
+/* The defect regions' boxes of the meta, in frame pixels. */
+static std::vector<efficientad::Rect>
+region_boxes (GstAnomalyMeta * meta)
+{
+  std::vector<efficientad::Rect> boxes;
+  for (guint i = 0; i < meta->n_regions; ++i) {
+    const GstVideoRectangle &b = meta->regions[i].box;
+    boxes.push_back ({b.x, b.y, b.w, b.h});
+  }
+  return boxes;
 }
 
 static GstFlowReturn
@@ -140,6 +162,7 @@ gst_anomaly_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 
   GST_OBJECT_LOCK (self);
   const efficientad::OverlayStyle style = self->style;
+  const gboolean draw_regions = self->draw_regions;
   GST_OBJECT_UNLOCK (self);
 
   GstVideoFrame frame;
@@ -149,8 +172,11 @@ gst_anomaly_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   }
   try {
     const efficientad::Rect region {meta->rect.x, meta->rect.y, meta->rect.w, meta->rect.h};
-    efficientad::draw_anomaly_overlay (efficientad::gst::view_of<efficientad::MutableImageView> (&frame), meta->map,
-        (int) meta->map_width, (int) meta->map_height, region, meta->score, meta->threshold, style);
+    const efficientad::MutableImageView view = efficientad::gst::view_of<efficientad::MutableImageView> (&frame);
+    efficientad::draw_anomaly_overlay (view, meta->map, (int) meta->map_width, (int) meta->map_height, region,
+        meta->score, meta->threshold, style);
+    if (draw_regions)
+      efficientad::draw_boxes (view, region_boxes (meta));
   } catch (const std::exception & e) {
     GST_WARNING_OBJECT (self, "overlay not drawn: %s", e.what ());
   }
@@ -189,6 +215,9 @@ gst_anomaly_overlay_class_init (GstAnomalyOverlayClass * klass)
   g_object_class_install_property (gobject_class, PROP_SHOW_SCORE,
       g_param_spec_boolean ("show-score", "Show score", "Print the score and the decision in the region's corner",
           DEFAULT_SHOW_SCORE, rw));
+  g_object_class_install_property (gobject_class, PROP_DRAW_REGIONS,
+      g_param_spec_boolean ("draw-regions", "Draw regions", "Draw the boxes of the defect regions efficientad found "
+          "(see its min-region-area)", DEFAULT_DRAW_REGIONS, rw));
 
   gst_element_class_set_static_metadata (element_class, "Anomaly map overlay", "Filter/Effect/Video",
       "Draws the anomaly maps and scores of efficientad over the video", "gst-efficientad maintainers");
@@ -209,4 +238,5 @@ gst_anomaly_overlay_init (GstAnomalyOverlay * self)
   self->style.max_value = DEFAULT_MAX_SCORE;
   self->style.outline = DEFAULT_OUTLINE;
   self->style.label = DEFAULT_SHOW_SCORE;
+  self->draw_regions = DEFAULT_DRAW_REGIONS;
 }

@@ -13,7 +13,15 @@
  * #GstEfficientAd:alarm-off-frames frames (or at end of stream during an alarm, with the time of the last analysed
  * frame and score 0), and "frame" for every analysed
  * frame when #GstEfficientAd:post-messages is "all". Fields: `timestamp` and `running-time` (guint64, ns),
- * `score`, `threshold` (gfloat), `anomalous` (gboolean), `frame` (guint64), `model-id` (string).
+ * `score`, `threshold` (gfloat), `anomalous` (gboolean), `frame` (guint64), `model-id` (string), `regions`
+ * (guint, the frame's defect regions) and, when there is one, `largest-region` (a `region` structure: `x`, `y`,
+ * `width`, `height` in frame pixels, `area` (guint64 pixels), `peak`, `mean`).
+ *
+ * Defect regions are the 8-connected parts of the map above the threshold with at least
+ * #GstEfficientAd:min-region-area frame pixels, the largest #GstEfficientAd:max-regions of them. Each is an entry
+ * of the #GstAnomalyMeta (box, area, peak, mean) and a standard #GstVideoRegionOfInterestMeta of type "anomaly"
+ * (id = its rank, 0 the largest) with an "anomaly" parameter structure (`area`, `peak`, `mean`, `score`,
+ * `model-id`), which any element or application reading ROI metadata sees.
  *
  * The model is loaded when the element starts: a missing or unusable model fails the state change with an
  * error that says what to do, before any frame flows.
@@ -34,6 +42,7 @@
 #include <string>
 
 #include "alarmstate.h"
+#include "defectregions.h"
 #include "efficientad/detector.h"
 #include "efficientad/errors.h"
 #include "gstefficientadcommon.h"
@@ -54,6 +63,8 @@ enum {
   PROP_ALARM_ON_FRAMES,
   PROP_ALARM_OFF_FRAMES,
   PROP_MODEL_ID,
+  PROP_MIN_REGION_AREA,
+  PROP_MAX_REGIONS,
 };
 
 #define DEFAULT_THRESHOLD (-1.0f)
@@ -61,6 +72,8 @@ enum {
 #define DEFAULT_POST_MESSAGES GST_EFFICIENTAD_MESSAGES_EDGES
 #define DEFAULT_ALARM_ON_FRAMES 1
 #define DEFAULT_ALARM_OFF_FRAMES 3
+#define DEFAULT_MIN_REGION_AREA 16
+#define DEFAULT_MAX_REGIONS 16
 
 namespace {
 
@@ -73,6 +86,7 @@ struct Private {
   guint inference_interval = DEFAULT_INFERENCE_INTERVAL;
   GstEfficientAdMessages post_messages = DEFAULT_POST_MESSAGES;
   guint alarm_on_frames = DEFAULT_ALARM_ON_FRAMES, alarm_off_frames = DEFAULT_ALARM_OFF_FRAMES;
+  guint min_region_area = DEFAULT_MIN_REGION_AREA, max_regions = DEFAULT_MAX_REGIONS;
 
   /* Between start() and stop(): the engine and the model it holds, under the object lock. Replaced only by the
    * streaming thread (live model swap) and by start()/stop(). */
@@ -200,6 +214,12 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_ALARM_OFF_FRAMES:
       p->alarm_off_frames = g_value_get_uint (value);
       break;
+    case PROP_MIN_REGION_AREA:
+      p->min_region_area = g_value_get_uint (value);
+      break;
+    case PROP_MAX_REGIONS:
+      p->max_regions = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -239,6 +259,12 @@ gst_efficientad_get_property (GObject * object, guint prop_id, GValue * value, G
       break;
     case PROP_ALARM_OFF_FRAMES:
       g_value_set_uint (value, p->alarm_off_frames);
+      break;
+    case PROP_MIN_REGION_AREA:
+      g_value_set_uint (value, p->min_region_area);
+      break;
+    case PROP_MAX_REGIONS:
+      g_value_set_uint (value, p->max_regions);
       break;
     case PROP_MODEL_ID:
       g_value_set_string (value, p->model_id.empty () ? NULL : p->model_id.c_str ());
@@ -330,9 +356,10 @@ gst_efficientad_stop (GstBaseTransform * trans)
   return TRUE;
 }
 
+/* `regions`: those of the frame, largest first (none for the end of an alarm at EOS). */
 static void
 post_anomaly_message (GstEfficientAd * self, const gchar * event, GstClockTime pts, gfloat score,
-    gfloat threshold, gboolean anomalous, guint64 frame)
+    gfloat threshold, gboolean anomalous, guint64 frame, const std::vector<GstAnomalyRegion> & regions)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   const GstClockTime running_time = GST_CLOCK_TIME_IS_VALID (pts)
@@ -348,7 +375,13 @@ post_anomaly_message (GstEfficientAd * self, const gchar * event, GstClockTime p
       "threshold", G_TYPE_FLOAT, threshold,
       "anomalous", G_TYPE_BOOLEAN, anomalous,
       "frame", G_TYPE_UINT64, frame,
-      "model-id", G_TYPE_STRING, model_id.c_str (), NULL);
+      "model-id", G_TYPE_STRING, model_id.c_str (),
+      "regions", G_TYPE_UINT, (guint) regions.size (), NULL);
+  if (!regions.empty ()) {
+    GstStructure *largest = efficientad::gst::region_structure (regions.front ());
+    gst_structure_set (s, "largest-region", GST_TYPE_STRUCTURE, largest, NULL);
+    gst_structure_free (largest);
+  }
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
@@ -360,6 +393,7 @@ struct FrameSettings {
   guint roi_serial;
   GstEfficientAdMessages messages;
   guint on_frames, off_frames;
+  guint min_region_area, max_regions;
   std::string model_id;
 };
 
@@ -369,7 +403,7 @@ frame_settings (GstEfficientAd * self)
   const Private *p = self->priv;
   GST_OBJECT_LOCK (self);
   FrameSettings s{p->inference_interval, p->effective_threshold (), p->common.roi, p->common.roi_serial,
-    p->post_messages, p->alarm_on_frames, p->alarm_off_frames, p->model_id};
+    p->post_messages, p->alarm_on_frames, p->alarm_off_frames, p->min_region_area, p->max_regions, p->model_id};
   GST_OBJECT_UNLOCK (self);
   return s;
 }
@@ -416,19 +450,18 @@ detect_in_frame (GstEfficientAd * self, GstVideoFrame * frame, const FrameSettin
   return TRUE;
 }
 
-/* The alarm edges and, with post-messages=all, one message per frame. */
+/* The alarm edge of this frame (if any) and, with post-messages=all, one message per frame. */
 static void
 post_frame_messages (GstEfficientAd * self, const FrameSettings & s, const efficientad::Detection & d,
-    guint64 number)
+    guint64 number, efficientad::gst::AlarmState::Edge edge, const std::vector<GstAnomalyRegion> & regions)
 {
   using Edge = efficientad::gst::AlarmState::Edge;
   Private *p = self->priv;
-  const Edge edge = p->alarm.update (d.anomalous, s.on_frames, s.off_frames);
   if (edge != Edge::None && s.messages != GST_EFFICIENTAD_MESSAGES_NONE)
     post_anomaly_message (self, edge == Edge::Begin ? "begin" : "end", p->last_pts, d.score, s.threshold,
-        d.anomalous, number);
+        d.anomalous, number, regions);
   if (s.messages == GST_EFFICIENTAD_MESSAGES_ALL)
-    post_anomaly_message (self, "frame", p->last_pts, d.score, s.threshold, d.anomalous, number);
+    post_anomaly_message (self, "frame", p->last_pts, d.score, s.threshold, d.anomalous, number, regions);
 }
 
 static GstFlowReturn
@@ -457,13 +490,19 @@ gst_efficientad_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   if (!ok)
     return GST_FLOW_ERROR;
 
-  gst_buffer_add_anomaly_meta (buffer, detection.score, s.threshold, detection.anomalous,
+  GstAnomalyMeta *meta = gst_buffer_add_anomaly_meta (buffer, detection.score, s.threshold, detection.anomalous,
       detection.map.values.data (), (guint) detection.map.width, (guint) detection.map.height, &region,
       s.model_id.c_str (), number);
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": score %.4f (threshold %.4f)", number, detection.score,
-      s.threshold);
+  const std::vector<GstAnomalyRegion> regions = efficientad::gst::frame_regions (detection, region, s.threshold,
+      s.min_region_area, s.max_regions);
+  gst_anomaly_meta_set_regions (meta, regions.data (), (guint) regions.size ());
+  efficientad::gst::add_region_of_interest_metas (buffer, regions, detection.score, s.model_id);
+  const efficientad::gst::AlarmState::Edge edge = p->alarm.update (detection.anomalous, s.on_frames, s.off_frames);
+  meta->alarm = p->alarm.active ();
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": score %.4f (threshold %.4f), %zu regions", number,
+      detection.score, s.threshold, regions.size ());
   p->last_pts = GST_BUFFER_PTS (buffer);
-  post_frame_messages (self, s, detection, number);
+  post_frame_messages (self, s, detection, number, edge, regions);
   return GST_FLOW_OK;
 }
 
@@ -477,7 +516,7 @@ gst_efficientad_sink_event (GstBaseTransform * trans, GstEvent * event)
       p->alarm.end_of_stream () == efficientad::gst::AlarmState::Edge::End) {
     const FrameSettings s = frame_settings (self);
     if (s.messages != GST_EFFICIENTAD_MESSAGES_NONE)
-      post_anomaly_message (self, "end", p->last_pts, 0.0f, s.threshold, FALSE, p->frame_number);
+      post_anomaly_message (self, "end", p->last_pts, 0.0f, s.threshold, FALSE, p->frame_number, {});
   }
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
@@ -529,6 +568,15 @@ install_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_ALARM_OFF_FRAMES,
       g_param_spec_uint ("alarm-off-frames", "Alarm off frames",
           "Consecutive normal analysed frames before an 'end' message", 1, G_MAXUINT, DEFAULT_ALARM_OFF_FRAMES,
+          rw_playing));
+  g_object_class_install_property (gobject_class, PROP_MIN_REGION_AREA,
+      g_param_spec_uint ("min-region-area", "Minimum region area",
+          "Smallest defect region reported, in frame pixels above the threshold (connected with 8-connectivity); "
+          "each becomes a GstVideoRegionOfInterestMeta of type 'anomaly' and an entry of the GstAnomalyMeta",
+          1, G_MAXUINT, DEFAULT_MIN_REGION_AREA, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_MAX_REGIONS,
+      g_param_spec_uint ("max-regions", "Maximum regions",
+          "Most defect regions reported per frame, the largest first (0: none)", 0, 1024, DEFAULT_MAX_REGIONS,
           rw_playing));
   g_object_class_install_property (gobject_class, PROP_MODEL_ID,
       g_param_spec_string ("model-id", "Model id", "Identifier of the loaded model (read-only)", NULL,

@@ -8,6 +8,7 @@
 GST_ELEMENT_REGISTER_DECLARE (efficientad);
 GST_ELEMENT_REGISTER_DECLARE (anomalyoverlay);
 GST_ELEMENT_REGISTER_DECLARE (efficientadtrain);
+GST_ELEMENT_REGISTER_DECLARE (anomalypublish);
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -17,6 +18,7 @@ plugin_init (GstPlugin * plugin)
   ok |= GST_ELEMENT_REGISTER (efficientad, plugin);
   ok |= GST_ELEMENT_REGISTER (anomalyoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER (efficientadtrain, plugin);
+  ok |= GST_ELEMENT_REGISTER (anomalypublish, plugin);
   return ok;
 }
 

@@ -31,6 +31,9 @@ gst_anomaly_meta_init (GstMeta * meta, G_GNUC_UNUSED gpointer params, G_GNUC_UNU
   memset (&m->rect, 0, sizeof (m->rect));
   m->model_id = NULL;
   m->frame_number = 0;
+  m->alarm = FALSE;
+  m->n_regions = 0;
+  m->regions = NULL;
   return TRUE;
 }
 
@@ -41,6 +44,19 @@ gst_anomaly_meta_free (GstMeta * meta, G_GNUC_UNUSED GstBuffer * buffer)
 
   g_free (m->map);
   g_free (m->model_id);
+  g_free (m->regions);
+}
+
+/* A rectangle of a frame scaled from in_w x in_h to out_w x out_h. */
+static GstVideoRectangle
+scale_rectangle (GstVideoRectangle r, gint in_w, gint in_h, gint out_w, gint out_h)
+{
+  GstVideoRectangle s;
+  s.x = (gint) gst_util_uint64_scale_int_round (r.x, out_w, in_w);
+  s.y = (gint) gst_util_uint64_scale_int_round (r.y, out_h, in_h);
+  s.w = (gint) gst_util_uint64_scale_int_round (r.w, out_w, in_w);
+  s.h = (gint) gst_util_uint64_scale_int_round (r.h, out_h, in_h);
+  return s;
 }
 
 static gboolean
@@ -48,27 +64,40 @@ gst_anomaly_meta_transform (GstBuffer * dest, GstMeta * meta, G_GNUC_UNUSED GstB
     gpointer data)
 {
   GstAnomalyMeta *src = (GstAnomalyMeta *) meta;
+  GstAnomalyMeta *copy;
   GstVideoRectangle rect = src->rect;
+  GstAnomalyRegion *regions = g_memdup2 (src->regions, src->n_regions * sizeof (GstAnomalyRegion));
 
   if (GST_META_TRANSFORM_IS_COPY (type)) {
-    /* A copy of the whole buffer or of a region: the rectangle stays in frame coordinates. */
+    /* A copy of the whole buffer or of a region: rectangles stay in frame coordinates. */
   } else if (GST_VIDEO_META_TRANSFORM_IS_SCALE (type)) {
     GstVideoMetaTransform *scale = (GstVideoMetaTransform *) data;
     gint in_w = GST_VIDEO_INFO_WIDTH (scale->in_info), in_h = GST_VIDEO_INFO_HEIGHT (scale->in_info);
     gint out_w = GST_VIDEO_INFO_WIDTH (scale->out_info), out_h = GST_VIDEO_INFO_HEIGHT (scale->out_info);
+    guint i;
 
-    if (in_w <= 0 || in_h <= 0)
+    if (in_w <= 0 || in_h <= 0) {
+      g_free (regions);
       return FALSE;
-    rect.x = (gint) gst_util_uint64_scale_int_round (rect.x, out_w, in_w);
-    rect.y = (gint) gst_util_uint64_scale_int_round (rect.y, out_h, in_h);
-    rect.w = (gint) gst_util_uint64_scale_int_round (rect.w, out_w, in_w);
-    rect.h = (gint) gst_util_uint64_scale_int_round (rect.h, out_h, in_h);
+    }
+    rect = scale_rectangle (rect, in_w, in_h, out_w, out_h);
+    for (i = 0; i < src->n_regions; ++i) {
+      regions[i].box = scale_rectangle (regions[i].box, in_w, in_h, out_w, out_h);
+      regions[i].area = (guint64) ((gdouble) regions[i].area * out_w * out_h / ((gdouble) in_w * in_h) + 0.5);
+    }
   } else {
     /* Rotations, flips and the like: the map would no longer line up with the picture. */
+    g_free (regions);
     return FALSE;
   }
-  return gst_buffer_add_anomaly_meta (dest, src->score, src->threshold, src->anomalous, src->map,
-      src->map_width, src->map_height, &rect, src->model_id, src->frame_number) != NULL;
+  copy = gst_buffer_add_anomaly_meta (dest, src->score, src->threshold, src->anomalous, src->map,
+      src->map_width, src->map_height, &rect, src->model_id, src->frame_number);
+  if (copy != NULL) {
+    copy->alarm = src->alarm;
+    gst_anomaly_meta_set_regions (copy, regions, src->n_regions);
+  }
+  g_free (regions);
+  return copy != NULL;
 }
 
 const GstMetaInfo *
@@ -139,6 +168,38 @@ gst_buffer_get_anomaly_meta (GstBuffer * buffer)
 {
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
   return (GstAnomalyMeta *) gst_buffer_get_meta (buffer, GST_ANOMALY_META_API_TYPE);
+}
+
+/**
+ * gst_anomaly_meta_set_regions:
+ * @meta: a #GstAnomalyMeta
+ * @regions: (array length=n_regions) (nullable): the defect regions, largest first; copied
+ * @n_regions: their number
+ *
+ * Replaces the defect regions of @meta.
+ */
+void
+gst_anomaly_meta_set_regions (GstAnomalyMeta * meta, const GstAnomalyRegion * regions, guint n_regions)
+{
+  g_return_if_fail (meta != NULL);
+  g_return_if_fail (regions != NULL || n_regions == 0);
+  g_free (meta->regions);
+  meta->regions = n_regions ? g_memdup2 (regions, n_regions * sizeof (GstAnomalyRegion)) : NULL;
+  meta->n_regions = n_regions;
+}
+
+/**
+ * gst_anomaly_meta_get_region:
+ * @meta: a #GstAnomalyMeta
+ * @index: less than @meta's n_regions; 0 is the largest region
+ *
+ * Returns: (transfer none) (nullable): the defect region, or %NULL when @index is out of range
+ */
+const GstAnomalyRegion *
+gst_anomaly_meta_get_region (GstAnomalyMeta * meta, guint index)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  return index < meta->n_regions ? &meta->regions[index] : NULL;
 }
 
 /**

@@ -15,6 +15,23 @@ G_BEGIN_DECLS
 #define GST_ANOMALY_META_INFO (gst_anomaly_meta_get_info ())
 
 typedef struct _GstAnomalyMeta GstAnomalyMeta;
+typedef struct _GstAnomalyRegion GstAnomalyRegion;
+
+/**
+ * GstAnomalyRegion:
+ * @box: bounding box of the region in frame pixels
+ * @area: pixels of the frame above the threshold in the region (its cells scaled to frame pixels)
+ * @peak: largest map value in the region
+ * @mean: mean map value over the region
+ *
+ * A defect region: a connected part (8-connectivity) of the anomaly map above the threshold.
+ */
+struct _GstAnomalyRegion {
+  GstVideoRectangle box;
+  guint64 area;
+  gfloat peak;
+  gfloat mean;
+};
 
 /**
  * GstAnomalyMeta:
@@ -30,6 +47,10 @@ typedef struct _GstAnomalyMeta GstAnomalyMeta;
  * @rect: the rectangle of the frame (pixels) that the map covers
  * @model_id: identifier of the model that produced the result (as `efficientad info` prints it)
  * @frame_number: index of the frame in the stream since the detector started (0 for the first)
+ * @alarm: whether the detector's alarm (anomalous frames with its hysteresis) is on after this frame; a change
+ *   from the previous analysed frame is an alarm edge
+ * @n_regions: number of defect regions, largest first
+ * @regions: (array length=n_regions): the defect regions; read them with gst_anomaly_meta_get_region()
  *
  * Anomaly detection result of one analysed video frame.
  */
@@ -47,6 +68,10 @@ struct _GstAnomalyMeta {
 
   gchar *model_id;
   guint64 frame_number;
+
+  gboolean alarm;
+  guint n_regions;
+  GstAnomalyRegion *regions;
 };
 
 GType gst_anomaly_meta_api_get_type (void);
@@ -57,6 +82,9 @@ GstAnomalyMeta *gst_buffer_add_anomaly_meta (GstBuffer *buffer, gfloat score, gf
     const GstVideoRectangle *rect, const gchar *model_id, guint64 frame_number);
 
 GstAnomalyMeta *gst_buffer_get_anomaly_meta (GstBuffer *buffer);
+
+void gst_anomaly_meta_set_regions (GstAnomalyMeta *meta, const GstAnomalyRegion *regions, guint n_regions);
+const GstAnomalyRegion *gst_anomaly_meta_get_region (GstAnomalyMeta *meta, guint index);
 
 const gfloat *gst_anomaly_meta_get_map (GstAnomalyMeta *meta, gsize *n_values);
 gfloat gst_anomaly_meta_get_value (GstAnomalyMeta *meta, guint x, guint y);

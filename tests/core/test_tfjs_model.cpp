@@ -4,6 +4,8 @@
 #include "check_compat.h"
 
 #include <cstdlib>
+#include <cstring>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 
@@ -217,6 +219,19 @@ START_TEST(refuses_broken_models_n) {
   text.replace(text.find("shape:[3,3,3,4]"), 15, "shape:[3,3,4,3]");
   write_text(root + "/shape/model.min.js", text);
   test::expect_throw<ModelFileError>([&] { TfjsLayersModel::load(root + "/shape", "mixed"); }, "conv2d_1/kernel has shape");
+  // Found by fuzz_tfjs (tests/fuzz/regressions): sizes that are no whole numbers of a sane range, and an empty
+  // weight (a memcpy from nowhere, undefined behaviour) must be refused or read cleanly.
+  for (const auto& [from, to, needle] : {std::tuple{"shape:[3,3,3,4]", "shape:[1e300,3,3,4]", "must be a whole number"},
+                                         std::tuple{"shape:[3,3,3,4]", "shape:[-3,3,3,4]", "must be a whole number"},
+                                         std::tuple{"filters:4", "filters:4.5", "must be a whole number"},
+                                         std::tuple{"kernel_size:[3,3]", "kernel_size:[3,1e19]", "must be a whole number"},
+                                         std::tuple{"shape:[3,3,3,4]", "shape:[0,3,3,4]", "manifest describes"}}) {
+    write_tiny_model(root + "/sizes", true);
+    std::string edited = read_text(root + "/sizes/model.min.js");
+    edited.replace(edited.find(from), std::strlen(from), to);
+    write_text(root + "/sizes/model.min.js", edited);
+    test::expect_throw<ModelFileError>([&] { TfjsLayersModel::load(root + "/sizes", "mixed"); }, needle);
+  }
   test::expect_throw<InvalidArgument>([] { open_backbone("vgg:/x"); }, "nsfwjs:FOLDER");
   test::expect_throw<InvalidArgument>([] { open_backbone("nsfwjs:"); }, "nsfwjs:FOLDER");
   test::expect_throw<ModelFileError>([&] { open_backbone("nsfwjs:" + root + "/dense"); }, "no layer named 'mixed5'");

@@ -27,8 +27,11 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   gst_init(argc, argv);
   const std::string model = test::temp_folder("fuzz-element") + "/model.efad";
   test::write_random_model(model, efficientad::ModelGeometry{});
-  harness = gst_harness_new_parse(("efficientad threads=1 model-file=" + model).c_str());
-  if (!harness) std::abort();
+  GstElement* element = gst_element_factory_make("efficientad", nullptr);
+  if (!element) std::abort();  // GST_PLUGIN_PATH_1_0 must hold this build's gst folder (tests/fuzz/run.sh sets it)
+  g_object_set(element, "model-file", model.c_str(), "threads", 1u, nullptr);
+  harness = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds the libFuzzer targets with clang, AddressSanitizer and UndefinedBehaviorSanitizer in their own build
+# Builds the libFuzzer targets with clang, AddressSanitizer and UndefinedBehaviorSanitizer (the whole engine and
+# plugin coverage-instrumented, so that libFuzzer is guided by the parsers themselves) in their own build
 # folder and runs each for FUZZ_SECONDS seconds (default 30) on seeds made by the project's own code. Fails on
 # any crash, sanitizer report, leak, input slower than 5 s or using more than 2 GB; a failing input is kept in
 # $FUZZ_ARTIFACTS (default build-fuzz/artifacts) to add to tests/fuzz/regressions/TARGET/. Inputs found there
@@ -16,11 +17,13 @@ command -v clang++ >/dev/null || { echo "FAIL: clang++ not installed (.ci/instal
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$build" -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dbuildtype=debugoptimized -Dcuda=disabled -Dintrospection=disabled -Dexamples=disabled >"$build.setup.log" 2>&1 ||
-    { cat "$build.setup.log"; exit 1; }
+    -Dcpp_args=-fsanitize=fuzzer-no-link -Dc_args=-fsanitize=fuzzer-no-link -Dbuildtype=debugoptimized \
+    -Dcuda=disabled -Dintrospection=disabled -Dexamples=disabled >"${TMPDIR:-/tmp}/efficientad-fuzz-setup.log" 2>&1 ||
+    { cat "${TMPDIR:-/tmp}/efficientad-fuzz-setup.log"; exit 1; }
 fi
 ninja_targets=tests/fuzz/fuzz_seeds
 for t in $targets; do ninja_targets="$ninja_targets tests/fuzz/$t"; done
+case " $targets " in *" fuzz_element "*) ninja_targets="$ninja_targets gst/libgstefficientad.so" ;; esac
 # shellcheck disable=SC2086
 ninja -C "$build" $ninja_targets
 
@@ -34,7 +37,9 @@ mkdir -p "$artifacts"
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS="suppressions=$repo/tests/fuzz/lsan.supp:print_suppressions=0"
+# The registry is scanned in-process: the uninstrumented gst-plugin-scanner cannot load instrumented plugins.
 export GST_PLUGIN_SYSTEM_PATH_1_0= GST_PLUGIN_PATH_1_0="$repo/$build/gst" GST_REGISTRY_1_0="$work/registry.bin"
+export GST_REGISTRY_FORK=no
 export EFFICIENTAD_KEEP_TEST_FILES=
 
 failures=0

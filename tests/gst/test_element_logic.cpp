@@ -3,6 +3,9 @@
 #include "check_compat.h"
 
 #include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -11,9 +14,14 @@
 #include <vector>
 
 #include "alarmstate.h"
+#include "broker.h"
 #include "capturepolicy.h"
+#include "distillation/js_literal.h"
 #include "efficientad/errors.h"
+#include "jsonlinesfile.h"
 #include "modelswap.h"
+#include "mqttsink.h"
+#include "resultrecord.h"
 #include "test_helpers.h"
 
 using efficientad::Detector;
@@ -320,6 +328,170 @@ START_TEST(alarm_idle_stream_end_is_silent_n) {
 }
 END_TEST
 
+// The core's JSON reader parses what the publisher writes: an independent check of the encoding.
+efficientad::detail::JsValue parse_json(const std::string& text) {
+  size_t pos = 0;
+  return efficientad::detail::parse_js_literal(text, pos);
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+START_TEST(record_json_escapes_and_nulls) {
+  efficientad::gst::ResultRecord r;
+  r.source = "line \"1\"\\cam\x01\xff";  // quotes, a backslash, a control byte, a byte that is no UTF-8
+  r.event = "begin";
+  r.wall_time_ms = 1764648306789;
+  r.frame = 42;
+  r.score = 0.25f;
+  r.threshold = NAN;
+  r.anomalous = r.alarm = true;
+  r.model_id = "0123abcd";
+  r.regions.push_back({10, 20, 30, 40, 1200, 0.5f, 0.3f});
+  r.crop_png = std::string("\x89PNG", 4);
+  const std::string json = efficientad::gst::to_json(r);
+  ck_assert_msg(json.find('\n') == std::string::npos, "%s", json.c_str());
+  const auto v = parse_json(json);
+  ck_assert(v.at("source").str() == "line \"1\"\\cam\x01\xef\xbf\xbd");
+  ck_assert(v.at("event").str() == "begin" && v.at("frame").num() == 42 && v.at("score").num() == 0.25);
+  ck_assert(v.at("threshold").kind == efficientad::detail::JsValue::Kind::Null);
+  ck_assert(v.at("stream_time_ns").kind == efficientad::detail::JsValue::Kind::Null);
+  ck_assert(v.at("wall_time").str() == "2025-12-02T04:05:06.789Z");
+  ck_assert(v.at("anomalous").boolean && v.at("alarm").boolean);
+  ck_assert(v.at("regions").list().size() == 1 && v.at("regions").list()[0].at("area").num() == 1200);
+  ck_assert(v.at("crop_png_base64").str() == "iVBORw==");
+}
+END_TEST
+
+START_TEST(log_rotates_by_size_and_keeps_whole_lines) {
+  const std::string path = test::temp_folder("jsonl") + "/results.jsonl";
+  {
+    efficientad::gst::JsonLinesFile log(path, 400, 2);
+    for (int i = 0; i < 30; ++i) log.append("{\"frame\":" + std::to_string(i) + ",\"pad\":\"" + std::string(40, 'x') + "\"}");
+  }
+  ck_assert(std::filesystem::exists(path + ".1") && std::filesystem::exists(path + ".2"));
+  ck_assert(!std::filesystem::exists(path + ".3"));
+  std::vector<int> frames;
+  for (const std::string& file : {path + ".2", path + ".1", path}) {
+    ck_assert_msg(std::filesystem::file_size(file) <= 400, "%s grew past the limit", file.c_str());
+    for (const std::string& line : read_lines(file)) frames.push_back(int(parse_json(line).at("frame").num()));
+  }
+  for (size_t i = 1; i < frames.size(); ++i) ck_assert_int_eq(frames[i], frames[i - 1] + 1);  // oldest first
+  ck_assert_int_eq(frames.back(), 29);
+}
+END_TEST
+
+// A crash or power loss can cut the last line; opening the log again removes the torn part before appending.
+START_TEST(torn_last_line_is_cut_n) {
+  const std::string path = test::temp_folder("jsonl") + "/torn.jsonl";
+  std::ofstream(path) << "{\"frame\":1}\n{\"frame\":2}\n{\"fra";
+  {
+    efficientad::gst::JsonLinesFile log(path, 1 << 20, 1);
+    ck_assert_int_eq(int(log.repaired_bytes()), 5);  // {"fra
+    log.append("{\"frame\":3}");
+  }
+  const std::vector<std::string> lines = read_lines(path);
+  ck_assert_int_eq(int(lines.size()), 3);
+  for (const auto& line : lines) parse_json(line);  // each whole
+  test::expect_throw<efficientad::IoError>([] { efficientad::gst::JsonLinesFile("/nonexistent-dir/x.jsonl", 1000, 1); },
+                                           "/nonexistent-dir/x.jsonl");
+}
+END_TEST
+
+efficientad::gst::MqttSettings local_broker(int port, size_t queue_size = 1000) {
+  efficientad::gst::MqttSettings s;
+  s.host = "127.0.0.1";
+  s.port = port;
+  s.topic = "efficientad/test/results";
+  s.qos = 1;
+  s.queue_size = queue_size;
+  return s;
+}
+
+START_TEST(mqtt_delivers_every_record_in_order) {
+  test::Broker broker;
+  test::Subscriber subscriber(broker.port(), "efficientad/#");
+  ck_assert(subscriber.subscribed());
+  efficientad::gst::MqttSink sink(local_broker(broker.port()), nullptr);
+  for (int i = 0; i < 200; ++i) sink.publish("{\"n\":" + std::to_string(i) + "}");
+  ck_assert(sink.drain(std::chrono::seconds(20)));
+  ck_assert_int_eq(int(subscriber.wait_for(200, 20)), 200);
+  const std::vector<std::string> got = subscriber.payloads();
+  for (int i = 0; i < 200; ++i) ck_assert_int_eq(int(parse_json(got[size_t(i)]).at("n").num()), i);
+  ck_assert_int_eq(int(sink.published()), 200);
+  ck_assert_int_eq(int(sink.dropped()), 0);
+}
+END_TEST
+
+// The broker killed mid-run and restarted: publish() never blocks, the outage is reported once, the oldest
+// records beyond the queue are dropped and counted, and delivery resumes in order.
+START_TEST(mqtt_broker_away_never_blocks_n) {
+  test::Broker broker;
+  test::Subscriber subscriber(broker.port(), "efficientad/#");
+  std::atomic<int> outages{0};
+  efficientad::gst::MqttSink sink(local_broker(broker.port(), 20), [&](const std::string&) { outages++; });
+  for (int i = 0; i < 10; ++i) sink.publish("{\"n\":" + std::to_string(i) + "}");
+  ck_assert_int_eq(int(subscriber.wait_for(10, 10)), 10);
+  broker.kill_now();
+  double slowest_ms = 0;
+  for (int i = 10; i < 110; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    sink.publish("{\"n\":" + std::to_string(i) + "}");
+    slowest_ms = std::max(slowest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ck_assert_msg(slowest_ms < 50, "publish() took %.1f ms with the broker away", slowest_ms);
+  ck_assert_int_eq(outages.load(), 1);
+  ck_assert_uint_ge(sink.dropped(), 70);  // 100 records into a queue of 20 (a few may have gone out first)
+  broker.start();
+  ck_assert_msg(sink.drain(std::chrono::seconds(40)), "queued records were not delivered after the restart");
+  for (int i = 110; i < 115; ++i) sink.publish("{\"n\":" + std::to_string(i) + "}");
+  ck_assert(sink.drain(std::chrono::seconds(10)));
+  for (int i = 0; i < 100 && (subscriber.payloads().empty() ||
+                              parse_json(subscriber.payloads().back()).at("n").num() != 114); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::vector<std::string> got = subscriber.payloads();
+  ck_assert_int_eq(int(parse_json(got.back()).at("n").num()), 114);
+  // Records queued here during the outage arrive in order. QoS 1 is "at least once": the few handed to
+  // libmosquitto as the connection broke (at most max_inflight, here from 10 on) may come again or late.
+  double last = -1;
+  for (const std::string& payload : got) {
+    const double n = parse_json(payload).at("n").num();
+    if (n < 10 + 20) continue;
+    ck_assert_msg(n > last, "record %.0f after %.0f", n, last);
+    last = n;
+  }
+}
+END_TEST
+
+START_TEST(mqtt_bad_settings_n) {
+  auto expect = [](efficientad::gst::MqttSettings s, const char* needle) {
+    test::expect_throw<efficientad::InvalidArgument>([&] { efficientad::gst::MqttSink sink(s, nullptr); }, needle);
+  };
+  efficientad::gst::MqttSettings s = local_broker(1883);
+  s.host = "";
+  expect(s, "no MQTT broker host");
+  s = local_broker(0);
+  expect(s, "is not 1..65535");
+  s = local_broker(1883);
+  s.topic = "efficientad/#";
+  expect(s, "without the wildcards");
+  s.topic = "";
+  expect(s, "cannot be published to");
+  s = local_broker(1883);
+  s.host = "no-such-broker.invalid";
+  expect(s, "cannot resolve the MQTT broker host 'no-such-broker.invalid'");
+  s = local_broker(1883);
+  s.tls_ca_file = "/nonexistent/ca.pem";
+  expect(s, "TLS");
+}
+END_TEST
+
 static void setup() { make_models(); }
 
 int main() {
@@ -331,5 +503,8 @@ int main() {
                                capture_resumes_numbering_until_max_frames, capture_unknown_times_never_block_n,
                                capture_finished_takes_nothing_more_n)},
       {"alarm", TESTS(alarm_hysteresis, alarm_ends_with_the_stream, alarm_idle_stream_end_is_silent_n)},
+      {"publish", TESTS(record_json_escapes_and_nulls, log_rotates_by_size_and_keeps_whole_lines, torn_last_line_is_cut_n,
+                        mqtt_delivers_every_record_in_order, mqtt_broker_away_never_blocks_n, mqtt_bad_settings_n),
+       120},
   }, test::Fork::PerTest);  // a failed check must not leave a swap's thread behind; the parent runs no LibTorch
 }

@@ -5,6 +5,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -353,7 +354,9 @@ GST_START_TEST(meta_copies_and_scales_with_the_frame) {
   GstBuffer* buffer = gst_buffer_new_allocate(nullptr, 16, nullptr);
   const float map[4] = {0.1f, 0.2f, 0.3f, 0.4f};
   const GstVideoRectangle rect{100, 50, 200, 100};
-  gst_buffer_add_anomaly_meta(buffer, 0.4f, 0.3f, TRUE, map, 2, 2, &rect, "m1", 7);
+  GstAnomalyMeta* original = gst_buffer_add_anomaly_meta(buffer, 0.4f, 0.3f, TRUE, map, 2, 2, &rect, "m1", 7);
+  const GstAnomalyRegion region{{200, 100, 100, 50}, 4000, 0.4f, 0.35f};
+  gst_anomaly_meta_set_regions(original, &region, 1);
   GstBuffer* copy = gst_buffer_copy(buffer);
   GstAnomalyMeta* c = gst_buffer_get_anomaly_meta(copy);
   fail_unless(c && c->map != gst_buffer_get_anomaly_meta(buffer)->map && c->map[3] == 0.4f && c->frame_number == 7);
@@ -362,6 +365,8 @@ GST_START_TEST(meta_copies_and_scales_with_the_frame) {
   fail_unless_equals_float(gst_anomaly_meta_get_value(c, 5, 0), 0.0f);
   gsize n = 0;
   fail_unless(gst_anomaly_meta_get_map(c, &n) == c->map && n == 4);
+  fail_unless(c->n_regions == 1 && c->regions != original->regions && c->regions[0].area == 4000);
+  fail_unless(gst_anomaly_meta_get_region(c, 0)->box.x == 200 && gst_anomaly_meta_get_region(c, 1) == nullptr);
   // Scaling 640x360 -> 320x180 halves the rectangle.
   GstVideoInfo in_info, out_info;
   gst_video_info_set_format(&in_info, GST_VIDEO_FORMAT_RGB, 640, 360);
@@ -372,11 +377,174 @@ GST_START_TEST(meta_copies_and_scales_with_the_frame) {
   fail_unless(meta->info->transform_func(scaled, meta, buffer, gst_video_meta_transform_scale_get_quark(), &scale));
   GstAnomalyMeta* s = gst_buffer_get_anomaly_meta(scaled);
   fail_unless(s->rect.x == 50 && s->rect.y == 25 && s->rect.w == 100 && s->rect.h == 50);
+  // ... and the region boxes, and divides region areas by four.
+  fail_unless(s->n_regions == 1 && s->regions[0].box.x == 100 && s->regions[0].box.y == 50 &&
+              s->regions[0].box.w == 50 && s->regions[0].box.h == 25 && s->regions[0].area == 1000);
   // Any other transform is refused: the map would not line up with the picture.
   GstBuffer* other = gst_buffer_new();
   fail_if(meta->info->transform_func(other, meta, buffer, g_quark_from_static_string("gst-video-rotate"), nullptr));
   fail_unless(gst_buffer_get_anomaly_meta(other) == nullptr);
   for (GstBuffer* b : {buffer, copy, scaled, other}) gst_buffer_unref(b);
+}
+GST_END_TEST;
+
+// 8-connected components of map > threshold, by breadth-first search: an independent reference for the element.
+std::vector<size_t> component_sizes(const GstAnomalyMeta* m, float threshold) {
+  const int w = int(m->map_width), h = int(m->map_height);
+  std::vector<int> seen(size_t(w) * h, 0);
+  std::vector<size_t> sizes;
+  for (int start = 0; start < w * h; ++start) {
+    if (seen[size_t(start)] || !(m->map[start] > threshold)) continue;
+    std::vector<int> queue{start};
+    seen[size_t(start)] = 1;
+    for (size_t q = 0; q < queue.size(); ++q) {
+      const int x = queue[q] % w, y = queue[q] / w;
+      for (int dy = -1; dy <= 1; ++dy) {
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int nx = x + dx, ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+          const int n = ny * w + nx;
+          if (!seen[size_t(n)] && m->map[n] > threshold) seen[size_t(n)] = 1, queue.push_back(n);
+        }
+      }
+    }
+    sizes.push_back(queue.size());
+  }
+  std::sort(sizes.rbegin(), sizes.rend());
+  return sizes;
+}
+
+// The anomaly ROI metas of a buffer, by id.
+std::vector<GstVideoRegionOfInterestMeta*> anomaly_rois(GstBuffer* buffer) {
+  std::vector<GstVideoRegionOfInterestMeta*> rois;
+  gpointer state = nullptr;
+  while (GstMeta* m = gst_buffer_iterate_meta_filtered(buffer, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(m);
+    if (roi->roi_type == g_quark_from_string("anomaly")) rois.push_back(roi);
+  }
+  std::sort(rois.begin(), rois.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  return rois;
+}
+
+// A threshold that splits this frame's map: some cells above it, most below.
+float splitting_threshold(GstHarness* h) {
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  const GstAnomalyMeta* m = gst_buffer_get_anomaly_meta(out);
+  std::vector<float> values(m->map, m->map + size_t(m->map_width) * m->map_height);
+  std::sort(values.begin(), values.end());
+  const float threshold = values[values.size() * 97 / 100];
+  gst_buffer_unref(out);
+  return threshold;
+}
+
+GST_START_TEST(defect_regions_as_meta_roi_and_messages) {
+  GstHarness* h = detector("min-region-area=1 max-regions=1024 post-messages=all");
+  const float threshold = splitting_threshold(h);
+  g_object_set(h->element, "threshold", threshold, nullptr);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  const GstAnomalyMeta* m = gst_buffer_get_anomaly_meta(out);
+  const std::vector<size_t> reference = component_sizes(m, threshold);
+  fail_unless(!reference.empty(), "the threshold leaves no region to test with");
+  fail_unless_equals_int(m->n_regions, reference.size());
+  const double cell = double(m->rect.w) / m->map_width * (double(m->rect.h) / m->map_height);  // frame px per cell
+  fail_unless(std::abs(double(m->regions[0].area) - reference[0] * cell) <= 1.0, "largest area %" G_GUINT64_FORMAT,
+              m->regions[0].area);
+  const std::vector<GstVideoRegionOfInterestMeta*> rois = anomaly_rois(out);
+  fail_unless_equals_int(rois.size(), m->n_regions);
+  for (guint i = 0; i < m->n_regions; ++i) {
+    const GstAnomalyRegion& r = m->regions[i];
+    fail_unless(i == 0 || r.area <= m->regions[i - 1].area, "regions not largest first");
+    fail_unless(r.peak > threshold && r.mean > threshold && r.peak >= r.mean);
+    fail_unless(r.box.x >= m->rect.x && r.box.y >= m->rect.y && r.box.x + r.box.w <= m->rect.x + m->rect.w &&
+                r.box.y + r.box.h <= m->rect.y + m->rect.h, "region %u outside the analysed rectangle", i);
+    fail_unless(rois[i]->id == gint(i) && rois[i]->x == guint(r.box.x) && rois[i]->y == guint(r.box.y) &&
+                rois[i]->w == guint(r.box.w) && rois[i]->h == guint(r.box.h));
+    const GstStructure* param = gst_video_region_of_interest_meta_get_param(rois[i], "anomaly");
+    fail_unless(param != nullptr);
+    const GValue* peak = gst_structure_get_value(param, "peak");
+    fail_unless(peak && G_VALUE_HOLDS_FLOAT(peak) && g_value_get_float(peak) == r.peak);
+    fail_unless_equals_string(gst_structure_get_string(param, "model-id"), m->model_id);
+  }
+  guint count = 0;
+  bool found = false;
+  while (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* st = gst_message_get_structure(msg);
+    if (gst_structure_has_name(st, "anomaly") && !g_strcmp0(gst_structure_get_string(st, "event"), "frame")) {
+      found = gst_structure_get_uint(st, "regions", &count) && gst_structure_has_field(st, "largest-region");
+      const GstStructure* largest = gst_value_get_structure(gst_structure_get_value(st, "largest-region"));
+      gint width = 0;
+      fail_unless(gst_structure_get_int(largest, "width", &width) && width == m->regions[0].box.w);
+    }
+    gst_message_unref(msg);
+  }
+  fail_unless(found && count == m->n_regions, "frame message: %u regions", count);
+  gst_buffer_unref(out);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// No region without pixels above the threshold, below min-region-area, or with max-regions=0; max-regions keeps
+// the largest.
+GST_START_TEST(defect_region_limits_n) {
+  GstHarness* h = detector("min-region-area=1 max-regions=1024");
+  const float threshold = splitting_threshold(h);
+  g_object_set(h->element, "threshold", threshold, nullptr);
+  GstBuffer* all = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  const guint64 largest = gst_buffer_get_anomaly_meta(all)->regions[0].area;
+  fail_unless(gst_buffer_get_anomaly_meta(all)->n_regions >= 1);
+  gst_buffer_unref(all);
+  const struct {
+    const char* property;
+    guint value, expected;
+  } limits[] = {{"max-regions", 1, 1}, {"max-regions", 0, 0}, {"min-region-area", 100000000, 0}};
+  for (const auto& limit : limits) {
+    g_object_set(h->element, limit.property, limit.value, nullptr);
+    GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+    const GstAnomalyMeta* m = gst_buffer_get_anomaly_meta(out);
+    fail_unless(m->n_regions == limit.expected && anomaly_rois(out).size() == limit.expected, "%s=%u: %u regions",
+                limit.property, limit.value, m->n_regions);
+    if (limit.expected == 1) fail_unless(m->regions[0].area == largest, "max-regions=1 must keep the largest");
+    gst_buffer_unref(out);
+    g_object_set(h->element, "max-regions", 1024u, "min-region-area", 1u, nullptr);
+  }
+  g_object_set(h->element, "threshold", 1e30f, nullptr);
+  GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+  fail_unless(gst_buffer_get_anomaly_meta(out)->n_regions == 0 && anomaly_rois(out).empty());
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// anomalyoverlay draws the region boxes (and only with draw-regions).
+GST_START_TEST(overlay_draws_region_boxes) {
+  for (const gboolean draw : {gboolean(TRUE), gboolean(FALSE)}) {
+    GstHarness* h = gst_harness_new_parse(draw ? "anomalyoverlay outline=false show-score=false"
+                                               : "anomalyoverlay outline=false show-score=false draw-regions=false");
+    gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 160, 120).c_str());
+    GstBuffer* in = make_frame(GST_VIDEO_FORMAT_RGB, 160, 120, 0);
+    GstBuffer* reference = gst_buffer_copy_deep(in);
+    const float map[4] = {0, 0, 0, 0};  // nothing of the heat map is drawn
+    const GstVideoRectangle rect{0, 0, 160, 120};
+    GstAnomalyMeta* m = gst_buffer_add_anomaly_meta(in, 0.5f, 0.1f, TRUE, map, 2, 2, &rect, "m", 0);
+    const GstAnomalyRegion region{{40, 30, 50, 40}, 2000, 0.5f, 0.3f};
+    gst_anomaly_meta_set_regions(m, &region, 1);
+    GstBuffer* out = gst_harness_push_and_pull(h, in);
+    GstMapInfo a, b;
+    gst_buffer_map(out, &a, GST_MAP_READ);
+    gst_buffer_map(reference, &b, GST_MAP_READ);
+    auto changed = [&](int x, int y) { return std::memcmp(a.data + (y * 160 + x) * 3, b.data + (y * 160 + x) * 3, 3) != 0; };
+    fail_unless(changed(40, 50) == bool(draw) && changed(65, 30) == bool(draw), "box edge (draw-regions=%d)", draw);
+    fail_if(changed(65, 50) || changed(10, 10), "pixels off the box changed");
+    gst_buffer_unmap(out, &a);
+    gst_buffer_unmap(reference, &b);
+    gst_buffer_unref(out);
+    gst_buffer_unref(reference);
+    gst_harness_teardown(h);
+  }
 }
 GST_END_TEST;
 
@@ -600,9 +768,11 @@ int main(int argc, char** argv) {
                          inference_interval_skips_frames, threshold_changes_while_playing, messages_at_edges_with_hysteresis,
                          overlay_draws_only_where_the_map_is_high, detector_then_overlay,
                          meta_copies_and_scales_with_the_frame, state_cycles, model_swaps_while_playing,
-                         model_waiting_for_a_frame_is_superseded_with_a_message), 600},
+                         model_waiting_for_a_frame_is_superseded_with_a_message,
+                         defect_regions_as_meta_roi_and_messages, overlay_draws_region_boxes), 600},
       {"negative", TESTS(no_model_fails_start_n, corrupt_and_wrong_kind_models_n, cuda_on_a_cpu_build_n,
                          tiny_and_huge_frames_n, empty_and_short_buffers_pass_n, bad_roi_values_n,
-                         overlay_ignores_unusable_meta_n, bad_model_swap_keeps_the_old_model_n), 600},
+                         overlay_ignores_unusable_meta_n, bad_model_swap_keeps_the_old_model_n,
+                         defect_region_limits_n), 600},
   }, test::Fork::None);
 }

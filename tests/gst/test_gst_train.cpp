@@ -322,14 +322,19 @@ GST_START_TEST(full_disk_while_capturing_fails_loudly_n) {
   setrlimit(RLIMIT_FSIZE, &limit);
   push_frames(t, 0, 4);  // the fourth capture starts training
   // Every message in order (wait_for would drop the warnings and errors), until training failed and its error came.
-  std::string error;
+  std::string error, bus_error;
   int warnings = 0, errors = 0;
   const gint64 deadline = g_get_monotonic_time() + 120 * G_TIME_SPAN_SECOND;
-  while (g_get_monotonic_time() < deadline && errors == 0) {
+  while (g_get_monotonic_time() < deadline && (errors == 0 || error.empty())) {
     GstMessage* m = gst_bus_timed_pop(t.bus, 100 * GST_MSECOND);
     if (!m) continue;
     warnings += GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING;
-    errors += GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR;
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR && errors++ == 0) {
+      GError* e = nullptr;
+      gst_message_parse_error(m, &e, nullptr);
+      bus_error = e->message;
+      g_error_free(e);
+    }
     const GstStructure* s = gst_message_get_structure(m);
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_structure_has_name(s, "training-failed")) {
       error = gst_structure_get_string(s, "error");
@@ -337,7 +342,8 @@ GST_START_TEST(full_disk_while_capturing_fails_loudly_n) {
     gst_message_unref(m);
   }
   setrlimit(RLIMIT_FSIZE, &old_limit);
-  fail_unless(error.find("could not be written") != std::string::npos, "training-failed error: '%s'", error.c_str());
+  fail_unless(error.find("could not be written") != std::string::npos, "training-failed error: '%s' (bus error: '%s')",
+              error.c_str(), bus_error.c_str());
   fail_unless(warnings > 0, "the lost frames were not warned about");
   fail_unless(errors > 0, "a failed training must be an error (gst-launch then exits non-zero)");
   fail_unless_equals_int(captured(t), 0);

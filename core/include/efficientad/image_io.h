@@ -14,6 +14,8 @@ Image load_image(const std::string& path);
 
 // Writes a PNG atomically (temporary file + rename). Throws IoError.
 void save_png(const std::string& path, const ImageView& image);
+// The PNG file bytes of an image in any format (for records and messages). Throws InvalidArgument, IoError.
+std::vector<uint8_t> encode_png(const ImageView& image);
 
 // Writes a text file (tables, reports) atomically, so that readers never see half of it. Throws IoError.
 void save_text(const std::string& path, const std::string& text);

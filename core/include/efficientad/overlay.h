@@ -5,6 +5,8 @@
 #include "efficientad/detector.h"
 #include "efficientad/image.h"
 
+#include <vector>
+
 namespace efficientad {
 
 enum class Colormap { Jet, Turbo, Inferno, Viridis };
@@ -28,6 +30,10 @@ struct Rect {
 // outline and the label. The region is clipped to the frame. Throws InvalidArgument for an empty map.
 void draw_anomaly_overlay(const MutableImageView& frame, const float* map, int map_width, int map_height,
                           const Rect& region, float score, float threshold, const OverlayStyle& style = {});
+
+// Draws rectangles (defect region boxes, in frame pixels) onto the frame in place, in any pixel format (on the
+// luma plane for YUV); boxes are clipped to the frame. thickness 0 picks one from the frame width.
+void draw_boxes(const MutableImageView& frame, const std::vector<Rect>& boxes, int thickness = 0);
 
 // An Rgb8 copy of `image` with `map` drawn over all of it.
 Image render_heatmap(const ImageView& image, const AnomalyMap& map, float score, float threshold,

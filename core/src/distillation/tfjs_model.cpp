@@ -19,6 +19,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A whole number in [min, max] from the model description: a file could hold 1e300 or -5 where a size belongs.
+int64_t whole_number(const JsValue& v, int64_t min, int64_t max, const std::string& what) {
+  const double x = v.num();
+  if (!(x >= double(min) && x <= double(max)) || x != double(int64_t(x))) {
+    throw std::runtime_error(what + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return int64_t(x);
+}
+
+// Sizes of one layer: kernels, strides, channels.
+constexpr int64_t kMaxLayerSize = 1 << 16;
+
 std::string read_text(const fs::path& path) {
   const std::vector<uint8_t> bytes = read_untrusted_file<ModelFileError>(path.string(), kMaxImportFileBytes, "file");
   return std::string(bytes.begin(), bytes.end());
@@ -63,9 +75,10 @@ std::map<std::string, at::Tensor> read_weights(const fs::path& folder, const JsV
       std::vector<int64_t> shape;
       int64_t count = 1;
       for (const JsValue& d : entry.at("shape").list()) {
-        shape.push_back(int64_t(d.num()));
-        count *= shape.back();
+        shape.push_back(whole_number(d, 0, int64_t(kMaxTensorElements), "a dimension of weight " + name));
+        count = shape.back() == 0 ? 0 : std::min<int64_t>(count * shape.back(), int64_t(kMaxTensorElements) + 1);
       }
+      if (count > int64_t(kMaxTensorElements)) throw std::runtime_error("weight " + name + " is too large");
       if (entry.at("dtype").str() != "float32") throw std::runtime_error("weight " + name + " is not float32");
       const JsValue* quantization = entry.find("quantization");
       const std::string stored = quantization ? quantization->at("dtype").str() : "float32";
@@ -80,7 +93,7 @@ std::map<std::string, at::Tensor> read_weights(const fs::path& folder, const JsV
       float* out = t.data_ptr<float>();
       const uint8_t* in = blob.data() + offset;
       if (stored == "float32") {
-        std::memcpy(out, in, bytes);
+        if (bytes > 0) std::memcpy(out, in, bytes);
       } else {  // value = q * scale + min, computed in double as TF.js does
         const double scale = quantization->at("scale").num(), min = quantization->at("min").num();
         for (int64_t i = 0; i < count; ++i) {
@@ -100,10 +113,14 @@ std::map<std::string, at::Tensor> read_weights(const fs::path& folder, const JsV
 }
 
 std::vector<int64_t> pair_of(const JsValue& v) {
-  if (v.kind == JsValue::Kind::Number) return {int64_t(v.num()), int64_t(v.num())};
+  if (v.kind == JsValue::Kind::Number) {
+    const int64_t n = whole_number(v, 1, kMaxLayerSize, "a kernel size or stride");
+    return {n, n};
+  }
   const auto& l = v.list();
   if (l.size() != 2) throw std::runtime_error("expected two values");
-  return {int64_t(l[0].num()), int64_t(l[1].num())};
+  return {whole_number(l[0], 1, kMaxLayerSize, "a kernel size or stride"),
+          whole_number(l[1], 1, kMaxLayerSize, "a kernel size or stride")};
 }
 
 bool is_channel_axis(const JsValue& axis) {
@@ -195,7 +212,9 @@ using Weights = std::map<std::string, at::Tensor>;
 void configure_layer(Layer& layer, const JsValue& config, const Layer* in, const std::vector<const Layer*>& inputs,
                      const Weights& weights) {
   if (layer.type == "InputLayer") {
-    layer.channels = int64_t(config.at("batch_input_shape").list().back().num());
+    const std::vector<JsValue>& input_shape = config.at("batch_input_shape").list();
+    if (input_shape.empty()) throw std::runtime_error("an empty batch_input_shape");
+    layer.channels = whole_number(input_shape.back(), 1, kMaxLayerSize, "input channels");
   } else if ((layer.type == "Conv2D" || layer.type == "BatchNormalization" || layer.type == "Activation" ||
               layer.type == "MaxPooling2D" || layer.type == "AveragePooling2D") && !in) {
     throw std::runtime_error("expects exactly one input");
@@ -204,7 +223,7 @@ void configure_layer(Layer& layer, const JsValue& config, const Layer* in, const
     if (config.find("dilation_rate") && pair_of(config.at("dilation_rate")) != std::vector<int64_t>{1, 1}) {
       throw std::runtime_error("dilated convolutions are not supported");
     }
-    layer.channels = int64_t(config.at("filters").num());
+    layer.channels = whole_number(config.at("filters"), 1, kMaxLayerSize, "filters");
     layer.relu = relu_activation(config);
     const at::Tensor& hwio = weight(weights, layer.name + "/kernel",
                                     {layer.kernel[0], layer.kernel[1], in->channels, layer.channels});

@@ -29,8 +29,8 @@ Image load_image(const std::string& path) {
                               kMaxImagePixels);
 }
 
-void save_png(const std::string& path, const ImageView& image) {
-  if (image.empty()) throw InvalidArgument("cannot save an empty image to " + path);
+std::vector<uint8_t> encode_png(const ImageView& image) {
+  if (image.empty()) throw InvalidArgument("cannot encode an empty image as PNG");
   cv::Mat pixels;
   if (image.format == PixelFormat::Gray8) {
     pixels = cv::Mat(image.height, image.width, CV_8UC1, const_cast<uint8_t*>(image.data), image.row_bytes());
@@ -39,7 +39,13 @@ void save_png(const std::string& path, const ImageView& image) {
     cv::cvtColor(cv::Mat(rgb.height(), rgb.width(), CV_8UC3, const_cast<uint8_t*>(rgb.data())), pixels, cv::COLOR_RGB2BGR);
   }
   std::vector<uchar> encoded;
-  if (!cv::imencode(".png", pixels, encoded)) throw IoError("PNG encoding failed for " + path);
+  if (!cv::imencode(".png", pixels, encoded)) throw IoError("PNG encoding failed");
+  return encoded;
+}
+
+void save_png(const std::string& path, const ImageView& image) {
+  if (image.empty()) throw InvalidArgument("cannot save an empty image to " + path);
+  const std::vector<uint8_t> encoded = encode_png(image);
   detail::write_file_atomically(path, encoded.data(), encoded.size());
 }
 

@@ -101,6 +101,19 @@ void draw_marks(const MutableImageView& f, const cv::Mat& values, const Rect& r,
 
 }  // namespace
 
+void draw_boxes(const MutableImageView& f, const std::vector<Rect>& boxes, int thickness) {
+  if (f.empty() || boxes.empty()) return;
+  cv::Mat surface = drawing_surface(f, Rect{0, 0, f.width, f.height});
+  const Rgb amber{255, 200, 0};  // apart from the heat map's colours and the white outlines
+  const cv::Scalar colour = is_yuv(f.format) ? cv::Scalar(detail::YuvCoefficients(f.yuv_matrix, f.yuv_full_range).to_yuv(amber).y)
+                                             : native_colour(f.format, amber);
+  const int t = thickness > 0 ? thickness : std::max(1, f.width / 400);
+  for (const Rect& b : boxes) {
+    const cv::Rect box = cv::Rect(b.x, b.y, b.width, b.height) & cv::Rect(0, 0, f.width, f.height);
+    if (box.width > 0 && box.height > 0) cv::rectangle(surface, box, colour, t, cv::LINE_8);
+  }
+}
+
 void draw_anomaly_overlay(const MutableImageView& f, const float* map, int map_width, int map_height,
                           const Rect& requested, float score, float threshold, const OverlayStyle& s) {
   if (!map || map_width <= 0 || map_height <= 0) throw InvalidArgument("draw_anomaly_overlay: empty anomaly map");
