@@ -497,7 +497,9 @@ gst_efficientad_train_sink_event (GstBaseTransform * trans, GstEvent * event)
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     GST_OBJECT_LOCK (self);
     const guint captured = p->capture ? p->capture->captured () : 0;
-    if (!p->job && p->auto_train && captured >= 2)
+    /* With frames lost to the disk, training runs (and refuses, saying why) rather than report too few frames. */
+    const gboolean lost = p->writer && p->writer->failed () > 0;
+    if (!p->job && p->auto_train && (captured >= 2 || lost))
       start_training_locked (self);
     /* Hold the EOS while training runs: gst-launch and applications waiting for EOS then wait for the model. */
     const gboolean hold = p->job && !p->job->finished;

@@ -311,7 +311,7 @@ GST_END_TEST;
 
 // What a hostile probe found: on a full disk the element counted 8 captured frames when 2 were written, warned
 // about nothing with a fast source, trained on the 2 and let gst-launch exit 0. Now every lost frame is
-// uncounted, the first loss is a warning at once, and training refuses with an error on the bus.
+// uncounted, the first loss is a warning at once, capture stops, and training refuses with an error on the bus.
 GST_START_TEST(full_disk_while_capturing_fails_loudly_n) {
   Trainer t = trainer("max-frames=4");
   rlimit old_limit;
@@ -320,7 +320,8 @@ GST_START_TEST(full_disk_while_capturing_fails_loudly_n) {
   rlimit limit = old_limit;
   limit.rlim_cur = 4096;  // no 320x240 frame fits
   setrlimit(RLIMIT_FSIZE, &limit);
-  push_frames(t, 0, 4);  // the fourth capture starts training
+  push_frames(t, 0, 4);  // capture stops at the first lost frame; the end of the stream starts training
+  fail_unless(gst_harness_push_event(t.h, gst_event_new_eos()));
   // Every message in order (wait_for would drop the warnings and errors), until training failed and its error came.
   std::string error, bus_error;
   int warnings = 0, errors = 0;
