@@ -20,31 +20,32 @@ case "$source" in
     camera=$!
     trap 'kill $camera 2>/dev/null' EXIT
     sleep 1
-    src="aravissrc camera-name=Aravis-Fake-GV01 num-buffers=$live_frames ! videoconvert"
+    set -- aravissrc camera-name=Aravis-Fake-GV01 num-buffers="$live_frames" ! videoconvert
     interval=5 ;;
   /dev/video*)
     run_cam() { "$@"; }
-    src="v4l2src device=\"$source\" num-buffers=$live_frames ! videoconvert"
+    set -- v4l2src device="$source" num-buffers="$live_frames" ! videoconvert
     interval=5 ;;
   *)
     run_cam() { "$@"; }
     [ -f "$source" ] || { echo "no such video file: $source" >&2; exit 1; }
-    src="filesrc location=\"$source\" ! decodebin ! videoconvert"
+    set -- filesrc location="$source" ! decodebin ! videoconvert
     interval=3 ;;
 esac
 
-# Each pipeline is one argument with its file names in double quotes, so that paths with spaces work.
+# The source is in "$@", one argument per word: gst-launch escapes the spaces inside an argument, so that paths
+# with spaces work (a pipeline passed as one string would not parse).
 started="$work/.capture-started"
 : > "$started"
 echo "== capture $frames frames and train ($steps steps): the pipeline ends when the model is written"
-run_cam gst-launch-1.0 -q "$src ! efficientadtrain capture-folder=\"$work/capture\" capture-interval=$interval \
-  max-frames=$frames steps=$steps model-file=\"$work/model.efad\" ! fakesink" ||
+run_cam gst-launch-1.0 -q "$@" ! efficientadtrain capture-folder="$work/capture" capture-interval="$interval" \
+  max-frames="$frames" steps="$steps" model-file="$work/model.efad" ! fakesink ||
   { echo "capture or training failed (see the messages above); no new model" >&2; exit 1; }
 # A model from an earlier run must not pass for this one's.
 [ -n "$(find "$work/model.efad" -newer "$started" 2>/dev/null)" ] || { echo "no new model was written (see the messages above)" >&2; exit 1; }
 rm -f "$started"
 
 echo "== inspect with the new model: $work/inspected.avi"
-run_cam gst-launch-1.0 -q "$src ! efficientad model-file=\"$work/model.efad\" ! anomalyoverlay ! \
-  videoconvert ! jpegenc ! avimux ! filesink location=\"$work/inspected.avi\""
+run_cam gst-launch-1.0 -q "$@" ! efficientad model-file="$work/model.efad" ! anomalyoverlay ! \
+  videoconvert ! jpegenc ! avimux ! filesink location="$work/inspected.avi"
 echo "done: $(ls "$work/capture" | grep -c '^frame-') captured frames, model $work/model.efad, video $work/inspected.avi"

@@ -16,7 +16,7 @@
 #include "alarmstate.h"
 #include "broker.h"
 #include "capturepolicy.h"
-#include "distillation/js_literal.h"
+#include "json.h"
 #include "efficientad/errors.h"
 #include "jsonlinesfile.h"
 #include "modelswap.h"
@@ -212,9 +212,9 @@ START_TEST(stop_drops_requests_silently_n) {
   swap.request(model_a);
   loader.wait_for_calls(1);
   swap.request(model_b);
-  std::thread opener([&] {
+  std::thread opener([&t] {  // C++17 lambdas cannot capture structured bindings
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    loader.open();
+    t.loader.open();
   });
   swap.stop();
   opener.join();
@@ -328,19 +328,6 @@ START_TEST(alarm_idle_stream_end_is_silent_n) {
 }
 END_TEST
 
-// The core's JSON reader parses what the publisher writes: an independent check of the encoding.
-efficientad::detail::JsValue parse_json(const std::string& text) {
-  size_t pos = 0;
-  return efficientad::detail::parse_js_literal(text, pos);
-}
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 START_TEST(record_json_escapes_and_nulls) {
   efficientad::gst::ResultRecord r;
   r.source = "line \"1\"\\cam\x01\xff";  // quotes, a backslash, a control byte, a byte that is no UTF-8
@@ -355,7 +342,7 @@ START_TEST(record_json_escapes_and_nulls) {
   r.crop_png = std::string("\x89PNG", 4);
   const std::string json = efficientad::gst::to_json(r);
   ck_assert_msg(json.find('\n') == std::string::npos, "%s", json.c_str());
-  const auto v = parse_json(json);
+  const auto v = test::parse_json(json);
   ck_assert(v.at("source").str() == "line \"1\"\\cam\x01\xef\xbf\xbd");
   ck_assert(v.at("event").str() == "begin" && v.at("frame").num() == 42 && v.at("score").num() == 0.25);
   ck_assert(v.at("threshold").kind == efficientad::detail::JsValue::Kind::Null);
@@ -378,7 +365,7 @@ START_TEST(log_rotates_by_size_and_keeps_whole_lines) {
   std::vector<int> frames;
   for (const std::string& file : {path + ".2", path + ".1", path}) {
     ck_assert_msg(std::filesystem::file_size(file) <= 400, "%s grew past the limit", file.c_str());
-    for (const std::string& line : read_lines(file)) frames.push_back(int(parse_json(line).at("frame").num()));
+    for (const std::string& line : test::read_lines(file)) frames.push_back(int(test::parse_json(line).at("frame").num()));
   }
   for (size_t i = 1; i < frames.size(); ++i) ck_assert_int_eq(frames[i], frames[i - 1] + 1);  // oldest first
   ck_assert_int_eq(frames.back(), 29);
@@ -394,9 +381,9 @@ START_TEST(torn_last_line_is_cut_n) {
     ck_assert_int_eq(int(log.repaired_bytes()), 5);  // {"fra
     log.append("{\"frame\":3}");
   }
-  const std::vector<std::string> lines = read_lines(path);
+  const std::vector<std::string> lines = test::read_lines(path);
   ck_assert_int_eq(int(lines.size()), 3);
-  for (const auto& line : lines) parse_json(line);  // each whole
+  for (const auto& line : lines) test::parse_json(line);  // each whole
   test::expect_throw<efficientad::IoError>([] { efficientad::gst::JsonLinesFile("/nonexistent-dir/x.jsonl", 1000, 1); },
                                            "/nonexistent-dir/x.jsonl");
 }
@@ -421,7 +408,7 @@ START_TEST(mqtt_delivers_every_record_in_order) {
   ck_assert(sink.drain(std::chrono::seconds(20)));
   ck_assert_int_eq(int(subscriber.wait_for(200, 20)), 200);
   const std::vector<std::string> got = subscriber.payloads();
-  for (int i = 0; i < 200; ++i) ck_assert_int_eq(int(parse_json(got[size_t(i)]).at("n").num()), i);
+  for (int i = 0; i < 200; ++i) ck_assert_int_eq(int(test::parse_json(got[size_t(i)]).at("n").num()), i);
   ck_assert_int_eq(int(sink.published()), 200);
   ck_assert_int_eq(int(sink.dropped()), 0);
 }
@@ -452,16 +439,16 @@ START_TEST(mqtt_broker_away_never_blocks_n) {
   for (int i = 110; i < 115; ++i) sink.publish("{\"n\":" + std::to_string(i) + "}");
   ck_assert(sink.drain(std::chrono::seconds(10)));
   for (int i = 0; i < 100 && (subscriber.payloads().empty() ||
-                              parse_json(subscriber.payloads().back()).at("n").num() != 114); ++i) {
+                              test::parse_json(subscriber.payloads().back()).at("n").num() != 114); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const std::vector<std::string> got = subscriber.payloads();
-  ck_assert_int_eq(int(parse_json(got.back()).at("n").num()), 114);
+  ck_assert_int_eq(int(test::parse_json(got.back()).at("n").num()), 114);
   // Records queued here during the outage arrive in order. QoS 1 is "at least once": the few handed to
   // libmosquitto as the connection broke (at most max_inflight, here from 10 on) may come again or late.
   double last = -1;
   for (const std::string& payload : got) {
-    const double n = parse_json(payload).at("n").num();
+    const double n = test::parse_json(payload).at("n").num();
     if (n < 10 + 20) continue;
     ck_assert_msg(n > last, "record %.0f after %.0f", n, last);
     last = n;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "broker.h"
-#include "distillation/js_literal.h"
+#include "json.h"
 #include "fixtures.h"
 #include "gst_frames.h"
 #include "meta/gstanomalymeta.h"
@@ -23,18 +23,6 @@ using test::make_frame;
 namespace {
 
 std::string folder, model_path;
-
-efficientad::detail::JsValue parse_json(const std::string& text) {
-  size_t pos = 0;
-  return efficientad::detail::parse_js_literal(text, pos);
-}
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // efficientad followed by anomalypublish with `options`, with RGB 320x240 input caps.
 GstHarness* pipeline(const std::string& options) {
@@ -77,13 +65,13 @@ GST_START_TEST(every_frame_reaches_the_broker_and_the_file_in_order) {
   fail_unless_equals_int(subscriber.wait_for(200, 30), 200);
   const std::vector<std::string> got = subscriber.payloads();
   for (size_t i = 0; i < got.size(); ++i) {
-    const auto v = parse_json(got[i]);
+    const auto v = test::parse_json(got[i]);
     fail_unless(v.at("frame").num() == double(i) && v.at("source").str() == "cam7" && v.at("event").str() != "",
                 "record %zu: %s", i, got[i].c_str());
   }
-  const std::vector<std::string> lines = read_lines(log);
+  const std::vector<std::string> lines = test::read_lines(log);
   fail_unless_equals_int(lines.size(), 200);
-  for (size_t i = 0; i < lines.size(); ++i) fail_unless(parse_json(lines[i]).at("frame").num() == double(i));
+  for (size_t i = 0; i < lines.size(); ++i) fail_unless(test::parse_json(lines[i]).at("frame").num() == double(i));
   fail_unless_equals_int(property(h, "published"), 200);
   fail_unless_equals_int(property(h, "dropped"), 0);
   gst_harness_teardown(h);
@@ -111,15 +99,15 @@ GST_START_TEST(broker_restart_never_stalls_the_stream_n) {
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
   for (int i = 0; i < 300; ++i) {
     const auto got = subscriber.payloads();
-    if (!got.empty() && parse_json(got.back()).at("frame").num() == 99) break;
+    if (!got.empty() && test::parse_json(got.back()).at("frame").num() == 99) break;
     g_usleep(100000);
   }
   const std::vector<std::string> got = subscriber.payloads();
-  fail_unless(parse_json(got.back()).at("frame").num() == 99, "delivery did not resume");
+  fail_unless(test::parse_json(got.back()).at("frame").num() == 99, "delivery did not resume");
   fail_unless(property(h, "dropped") >= 40, "%" G_GUINT64_FORMAT " dropped of 60 with a queue of 10",
               property(h, "dropped"));
   for (size_t i = 1; i < got.size(); ++i) {  // in order (QoS 0 here: nothing is sent twice)
-    fail_unless(parse_json(got[i]).at("frame").num() > parse_json(got[i - 1]).at("frame").num());
+    fail_unless(test::parse_json(got[i]).at("frame").num() > test::parse_json(got[i - 1]).at("frame").num());
   }
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);
@@ -140,11 +128,11 @@ GST_START_TEST(edges_and_crops) {
   push_frames(h, 6, 2);                                  // begin again, ended by EOS
   gst_object_unref(detector);
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
-  const std::vector<std::string> lines = read_lines(log);
+  const std::vector<std::string> lines = test::read_lines(log);
   fail_unless_equals_int(lines.size(), 4);
   const char* events[] = {"begin", "end", "begin", "end"};
-  for (size_t i = 0; i < 4; ++i) fail_unless(parse_json(lines[i]).at("event").str() == events[i], "%s", lines[i].c_str());
-  const auto begin = parse_json(lines[0]);
+  for (size_t i = 0; i < 4; ++i) fail_unless(test::parse_json(lines[i]).at("event").str() == events[i], "%s", lines[i].c_str());
+  const auto begin = test::parse_json(lines[0]);
   fail_unless(begin.at("crop_png_base64").str().rfind("iVBORw0KGgo", 0) == 0, "no PNG crop");
   gst_harness_teardown(h);
 }

@@ -17,8 +17,11 @@ probe() {
   name=$1; shift 2
   /usr/bin/time -f "%e %M" -o "$work/time" timeout 60 "$@" >"$work/out" 2>&1
   status=$?
-  read -r seconds kb <"$work/time" 2>/dev/null || { seconds=?; kb=0; }
-  message=$(grep -m1 -iE "error|warning|refus|fail|ERROR" "$work/out" | cut -c1-110)
+  read -r seconds kb <<EOF_TIME
+$(tail -1 "$work/time")
+EOF_TIME
+  case $kb in (*[!0-9]*|"") kb=0 ;; esac
+  message=$(grep -m1 -E "error:|ERROR|WARNING|unknown|refus" "$work/out" | cut -c1-110)
   printf '| %s | %s | %s s | %s MB | %s |\n' "$name" "$status" "$seconds" "$((kb / 1024))" "$message"
 }
 
@@ -58,7 +61,7 @@ echo "|   heatmaps written | $(ls "$work/mixed" | grep -c heatmap) for 2 same-na
 probe "bad option value (--variant XL)" -- "$tool" train --data "$work/data/train/good" --output "$work/x.efad" --variant XL
 probe "efficientad roi=1,2,3" -- gst-launch-1.0 videotestsrc num-buffers=2 ! efficientad model-file="$work/model.efad" roi=1,2,3 ! fakesink
 probe "efficientad roi=0,0,99999999999,5" -- gst-launch-1.0 videotestsrc num-buffers=2 ! efficientad model-file="$work/model.efad" roi=0,0,99999999999,5 ! fakesink
-probe "efficientadtrain, full disk (ulimit -f 64)" -- sh -c "ulimit -f 64; exec gst-launch-1.0 videotestsrc num-buffers=8 pattern=ball ! efficientadtrain capture-folder='$work/cap' max-frames=6 steps=2 teacher=random ! fakesink"
+probe "efficientadtrain, full disk (ulimit -f 64)" -- sh -c "trap '' XFSZ; ulimit -f 64; exec gst-launch-1.0 videotestsrc num-buffers=8 pattern=ball ! efficientadtrain capture-folder='$work/cap' max-frames=6 steps=2 teacher=random ! fakesink"
 echo "|   frames on disk | $(ls "$work/cap" 2>/dev/null | grep -c png) | | | model written: $(test -f "$work/cap/model.efad" && echo yes || echo no) |"
 probe "eval without --output, twice at once" -- sh -c "'$tool' eval --data '$work/data' --steps 1 --quiet --teacher random >/dev/null & '$tool' eval --data '$work/data' --steps 1 --quiet --teacher random; wait"
 echo "|   left in ${TMPDIR:-/tmp} | $(ls -d "${TMPDIR:-/tmp}"/efficientad-eval-* 2>/dev/null | wc -l) eval folders | | | |"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <stdexcept>
@@ -36,8 +37,10 @@ class Broker {
 
   void start() {
     const std::string program = access("/usr/sbin/mosquitto", X_OK) == 0 ? "/usr/sbin/mosquitto" : "mosquitto";
+    const std::string log = config_ + ".log";  // the broker's own output stays out of the test's
     pid_ = fork();
     if (pid_ == 0) {
+      if (FILE* out = std::freopen(log.c_str(), "a", stdout)) dup2(fileno(out), STDERR_FILENO);
       execlp(program.c_str(), program.c_str(), "-c", config_.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }

@@ -21,6 +21,8 @@ void write_random_model(const std::string& path, const efficientad::ModelGeometr
 efficientad::Image textured_image(int width, int height, unsigned seed);
 
 std::vector<uint8_t> read_bytes(const std::string& path);
+// The lines of a text file, without their newlines.
+std::vector<std::string> read_lines(const std::string& path);
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
 }  // namespace test
