@@ -619,7 +619,7 @@ gst_anomaly_publish_class_init (GstAnomalyPublishClass * klass)
   gobject_class->finalize = gst_anomaly_publish_finalize;
   install_properties (gobject_class);
 
-  gst_element_class_set_static_metadata (element_class, "Anomaly result publisher", "Sink/Analyzer/Video",
+  gst_element_class_set_static_metadata (element_class, "Anomaly result publisher", "Filter/Analyzer/Video",
       "Publishes efficientad's results as JSON records to a JSON-lines file and an MQTT broker",
       "gst-efficientad maintainers");
   efficientad::gst::add_video_pad_templates (element_class);
