@@ -4,7 +4,7 @@
  *
  * Draws the #GstAnomalyMeta that `efficientad` attaches: a colour-mapped heatmap blended over the analysed
  * rectangle where the map exceeds #GstAnomalyOverlay:min-score, outlines around regions above the threshold,
- * and the score with the decision. Works in place on RGB, BGR, RGBA, BGRA, RGBx, BGRx, xRGB, xBGR, NV12, I420
+ * the boxes of the defect regions (#GstAnomalyOverlay:draw-regions) and the score with the decision. Works in place on RGB, BGR, RGBA, BGRA, RGBx, BGRx, xRGB, xBGR, NV12, I420
  * and GRAY8 frames. Frames without the meta pass untouched and are not even mapped.
  *
  * ## Example launch line
