@@ -6,7 +6,8 @@ Usage, from a build tree (an installed copy needs none of the variables):
     GST_PLUGIN_PATH=build/gst GI_TYPELIB_PATH=build/gst LD_LIBRARY_PATH=build/gst \\
         /usr/bin/python3 examples/read_scores.py MODEL [VIDEO]
 
-Without VIDEO it analyses 10 frames of videotestsrc. Prints one line per analysed frame and the alarm messages.
+Without VIDEO it analyses 10 frames of videotestsrc. Prints one line per analysed frame (with its defect regions)
+and the alarm messages.
 """
 import sys
 
@@ -21,9 +22,15 @@ def on_buffer(pad, info):
     meta = GstAnomaly.buffer_get_anomaly_meta(info.get_buffer())
     if meta is not None:
         r = meta.rect
+        regions = f"regions {meta.n_regions}"
+        if meta.n_regions > 0:  # the largest first
+            largest = meta.get_region(0)
+            b = largest.box
+            regions += f" largest {b.w}x{b.h}+{b.x}+{b.y} area {largest.area} peak {largest.peak:.3f}"
         print(f"frame {meta.frame_number}: score {meta.score:.4f} threshold {meta.threshold:.4f} "
               f"{'ANOMALY' if meta.anomalous else 'ok'} map {meta.map_width}x{meta.map_height} "
-              f"over {r.w}x{r.h}+{r.x}+{r.y} hottest {max(GstAnomaly.AnomalyMeta.get_map(meta)):.4f}", flush=True)
+              f"over {r.w}x{r.h}+{r.x}+{r.y} hottest {max(GstAnomaly.AnomalyMeta.get_map(meta)):.4f} {regions}",
+              flush=True)
     return Gst.PadProbeReturn.OK
 
 

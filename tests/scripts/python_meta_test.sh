@@ -19,4 +19,7 @@ export GI_TYPELIB_PATH="$build_gst" LD_LIBRARY_PATH="$build_gst"
 /usr/bin/python3 "$example" "$work/model.efad" >"$work/out" 2>&1 || { echo "FAIL: example exited $?"; cat "$work/out"; exit 1; }
 frames=$(grep -c '^frame [0-9]*: score [0-9.-]* threshold [0-9.]* \(ok\|ANOMALY\) map 256x256 over 320x240+0+0' "$work/out" || true)
 [ "$frames" -eq 10 ] || { echo "FAIL: $frames of 10 frames read from Python"; cat "$work/out"; exit 1; }
-echo "ok: Python read the scores and maps of 10 frames"
+# The defect regions through introspection: a model of washers finds test patterns anomalous all over.
+with_regions=$(grep -c 'regions [1-9][0-9]* largest [0-9]*x[0-9]*+[0-9]*+[0-9]* area [0-9]* peak' "$work/out" || true)
+[ "$with_regions" -ge 1 ] || { echo "FAIL: no defect region read from Python"; cat "$work/out"; exit 1; }
+echo "ok: Python read the scores, maps and defect regions of 10 frames ($with_regions with regions)"
