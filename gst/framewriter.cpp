@@ -49,13 +49,6 @@ FrameWriter::flush ()
   return error_;
 }
 
-std::string
-FrameWriter::error ()
-{
-  std::lock_guard<std::mutex> lock (mutex_);
-  return error_;
-}
-
 size_t
 FrameWriter::failed ()
 {

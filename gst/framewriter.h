@@ -27,7 +27,6 @@ class FrameWriter {
   void write (std::string name, efficientad::Image image);
   /* Waits until every queued frame is on disk. Returns the first write error, "" when none. */
   std::string flush ();
-  std::string error ();
   /* Frames that could not be written. */
   size_t failed ();
 

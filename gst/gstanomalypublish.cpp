@@ -132,7 +132,8 @@ struct Settings {
   std::optional<std::string> file_path;
   guint64 file_max_bytes = DEFAULT_FILE_MAX_BYTES;
   guint file_keep = DEFAULT_FILE_KEEP;
-  efficientad::gst::MqttSettings mqtt;
+  efficientad::gst::MqttSettings mqtt;  /* its queue_size is set from queue_size at start */
+  guint queue_size = DEFAULT_QUEUE_SIZE;  /* per destination */
   gboolean crop = FALSE;
   guint crop_max_side = DEFAULT_CROP_MAX_SIDE;
 };
@@ -325,7 +326,7 @@ open_sinks (GstAnomalyPublish * self, const Settings & s)
   }
   try {
     if (s.file_path) {
-      p->file = std::make_unique<FileSink> (*s.file_path, s.file_max_bytes, s.file_keep, s.mqtt.queue_size,
+      p->file = std::make_unique<FileSink> (*s.file_path, s.file_max_bytes, s.file_keep, s.queue_size,
           [self] (const std::string & error) {
             GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Results are not being logged: %s", error.c_str ()), (NULL));
           });
@@ -336,6 +337,7 @@ open_sinks (GstAnomalyPublish * self, const Settings & s)
     if (!s.mqtt.host.empty ()) {
       efficientad::gst::MqttSettings mqtt = s.mqtt;
       mqtt.topic = expand_topic (mqtt.topic, s.source_id);
+      mqtt.queue_size = s.queue_size;
       p->mqtt = std::make_unique<efficientad::gst::MqttSink> (mqtt, [self] (const std::string & problem) {
             GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s", problem.c_str ()), (NULL));
           });
@@ -449,7 +451,7 @@ gst_anomaly_publish_set_property (GObject * object, guint prop_id, const GValue 
       s.mqtt.tls_key_file = string_or_empty (value);
       break;
     case PROP_QUEUE_SIZE:
-      s.mqtt.queue_size = g_value_get_uint (value);
+      s.queue_size = g_value_get_uint (value);
       break;
     case PROP_CROP:
       s.crop = g_value_get_boolean (value);
@@ -519,7 +521,7 @@ gst_anomaly_publish_get_property (GObject * object, guint prop_id, GValue * valu
       g_value_set_string (value, s.mqtt.tls_key_file.c_str ());
       break;
     case PROP_QUEUE_SIZE:
-      g_value_set_uint (value, (guint) s.mqtt.queue_size);
+      g_value_set_uint (value, s.queue_size);
       break;
     case PROP_CROP:
       g_value_set_boolean (value, s.crop);
@@ -639,7 +641,6 @@ gst_anomaly_publish_init (GstAnomalyPublish * self)
 {
   self->priv = new Private ();
   self->priv->settings.mqtt.topic = DEFAULT_TOPIC;
-  self->priv->settings.mqtt.queue_size = DEFAULT_QUEUE_SIZE;
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
 }

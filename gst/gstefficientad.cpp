@@ -185,6 +185,7 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
   Private *p = self->priv;
 
   std::shared_ptr<efficientad::gst::ModelSwap> swap;  /* set when a running element gets a new model-file */
+  std::string requested;
   GST_OBJECT_LOCK (self);
   std::string refusal;
   if (efficientad::gst::set_common_property (p->common, PROP_COMMON_FIRST, prop_id, value, &refusal)) {
@@ -197,6 +198,7 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
       const gchar *path = g_value_get_string (value);
       p->model_file = path ? std::optional<std::string> (path) : std::nullopt;
       swap = p->swap;
+      requested = p->model_file.value_or ("");
       break;
     }
     case PROP_THRESHOLD:
@@ -224,7 +226,6 @@ gst_efficientad_set_property (GObject * object, guint prop_id, const GValue * va
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
-  const std::string requested = p->model_file.value_or ("");
   GST_OBJECT_UNLOCK (self);
   if (swap)
     swap->request (requested);

@@ -122,7 +122,6 @@ struct Private {
   std::unique_ptr<CapturePolicy> capture;
   efficientad::gst::RoiWarning roi_warning;
   guint skipped_for_disk = 0;  /* captures skipped because the writer fell behind */
-  std::atomic<bool> write_failed{false};  /* set by the writer thread: capture stops */
   guint failed_writes = 0;                 /* of the last session, once its writer is gone */
 
   /* Object lock. */
@@ -359,9 +358,7 @@ gst_efficientad_train_start (GstBaseTransform * trans)
     GST_INFO_OBJECT (self, "resuming the capture in %s: %u frames already there", folder.c_str (), existing);
 
   GST_OBJECT_LOCK (self);
-  p->write_failed = false;
   p->writer = std::make_unique<FrameWriter> (folder, MAX_QUEUED_BYTES, [self] (const std::string & error) {
-        self->priv->write_failed = true;
         GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("Capture stopped: a frame could not be written (%s). The frames "
                 "already written are kept.", error.c_str ()), (NULL));
       });
@@ -461,7 +458,7 @@ gst_efficientad_train_transform_ip (GstBaseTransform * trans, GstBuffer * buffer
   const guint roi_serial = p->common.roi_serial;
   GST_OBJECT_UNLOCK (self);
 
-  if (p->write_failed && !p->capture->done (rules)) {
+  if (!p->capture->done (rules) && p->writer->failed () > 0) {  /* a frame was lost: capture stops */
     GST_OBJECT_LOCK (self);
     p->capture->finish ();
     GST_OBJECT_UNLOCK (self);

@@ -109,13 +109,13 @@ JsonLinesFile::append (const std::string & line)
   const std::string whole = line + "\n";
   if (size_ > 0 && size_ + whole.size () > max_bytes_)
     rotate ();
-  /* One write: O_APPEND places it at the end as a unit; a short write (full disk) is cut off again. */
+  /* One write: O_APPEND places it at the end as a unit. A short write (full disk) is cut off again; should even
+   * that fail, the next open cuts the torn line. */
   const ssize_t n = write (fd_, whole.data (), whole.size ());
   if (n != ssize_t (whole.size ())) {
     const int err = n < 0 ? errno : ENOSPC;
-    if (n > 0 && ftruncate (fd_, off_t (size_)) != 0) {
-      /* nothing more to do: the next open cuts the torn line */
-    }
+    if (n > 0)
+      (void) !ftruncate (fd_, off_t (size_));
     errno = err;
     fail ("append to the log", path_);
   }

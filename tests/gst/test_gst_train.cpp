@@ -289,17 +289,24 @@ GST_START_TEST(stopping_cancels_training_n) {
 }
 GST_END_TEST;
 
+// A full disk for files written from now on, simulated with a file size limit (works as root too); returns the
+// old limit, to be restored with setrlimit before any assertion (a failed one does not return).
+rlimit limit_file_size(rlim_t bytes) {
+  rlimit old_limit;
+  getrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG instead of killing the process
+  rlimit limit = old_limit;
+  limit.rlim_cur = bytes;
+  setrlimit(RLIMIT_FSIZE, &limit);
+  return old_limit;
+}
+
 // A full disk, simulated with a file size limit (works as root too): the model cannot be written, the failure is
 // reported, and neither a partial model nor a temporary file stays behind.
 GST_START_TEST(full_disk_leaves_no_partial_model_n) {
   Trainer t = trainer("auto-train=false");
   push_frames(t, 0, 4);
-  rlimit old_limit;
-  getrlimit(RLIMIT_FSIZE, &old_limit);
-  std::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG instead of killing the process
-  rlimit limit = old_limit;
-  limit.rlim_cur = 1 << 20;  // frames (< 300 KB) fit, a model (> 10 MB) does not
-  setrlimit(RLIMIT_FSIZE, &limit);
+  const rlimit old_limit = limit_file_size(1 << 20);  // frames (< 300 KB) fit, a model (> 10 MB) does not
   const std::string error = training_failure(t, 600);
   setrlimit(RLIMIT_FSIZE, &old_limit);
   fail_unless(!error.empty(), "no training-failed message");
@@ -314,12 +321,7 @@ GST_END_TEST;
 // uncounted, the first loss is a warning at once, capture stops, and training refuses with an error on the bus.
 GST_START_TEST(full_disk_while_capturing_fails_loudly_n) {
   Trainer t = trainer("max-frames=4");
-  rlimit old_limit;
-  getrlimit(RLIMIT_FSIZE, &old_limit);
-  std::signal(SIGXFSZ, SIG_IGN);
-  rlimit limit = old_limit;
-  limit.rlim_cur = 4096;  // no 320x240 frame fits
-  setrlimit(RLIMIT_FSIZE, &limit);
+  const rlimit old_limit = limit_file_size(4096);  // no 320x240 frame fits
   push_frames(t, 0, 4);  // capture stops at the first lost frame; the end of the stream starts training
   fail_unless(gst_harness_push_event(t.h, gst_event_new_eos()));
   // Every message in order (wait_for would drop the warnings and errors), until training failed and its error came.

@@ -68,19 +68,38 @@ std::string read_into(int fd, uint8_t* out, size_t count, size_t* got) {
   return "";
 }
 
+// Closes the descriptor however the read ends (a head check may throw).
+struct FileDescriptor {
+  int fd;
+  ~FileDescriptor() { ::close(fd); }
+};
+
+// Opens `path` once; reads up to `limit` bytes, the first head_bytes of them handed to `check_head` before
+// anything more is allocated or read. `exact`: the file must still hold what fstat said.
 template <typename E>
 std::vector<uint8_t> read_checked(const std::string& path, uint64_t max_bytes, size_t limit, bool exact,
-                                  const std::string& what) {
+                                  const std::string& what, size_t head_bytes = 0, const HeadCheck& check_head = {}) {
   if (path.empty()) throw E("no " + what + " given");
   uint64_t size = 0;
   std::string problem;
-  const int fd = open_regular(path, max_bytes, &size, &problem);
-  if (fd < 0) throw E(path + ": " + what + " " + problem);
-  std::vector<uint8_t> bytes(size_t(std::min<uint64_t>(size, limit)));
+  const FileDescriptor file{open_regular(path, max_bytes, &size, &problem)};
+  if (file.fd < 0) throw E(path + ": " + what + " " + problem);
+  const size_t wanted = size_t(std::min<uint64_t>(size, limit));
+  std::vector<uint8_t> bytes(std::min(wanted, head_bytes));
   size_t got = 0;
-  problem = read_into(fd, bytes.data(), bytes.size(), &got);
-  ::close(fd);
-  if (problem.empty() && exact && got != bytes.size()) problem = "changed size while being read";
+  problem = read_into(file.fd, bytes.data(), bytes.size(), &got);
+  if (problem.empty() && check_head) {
+    bytes.resize(got);
+    check_head(bytes, size);
+  }
+  if (problem.empty() && got == bytes.size() && wanted > bytes.size()) {
+    const size_t head = bytes.size();
+    bytes.resize(wanted);
+    size_t rest = 0;
+    problem = read_into(file.fd, bytes.data() + head, wanted - head, &rest);
+    got = head + rest;
+  }
+  if (problem.empty() && exact && got != wanted) problem = "changed size while being read";
   if (!problem.empty()) throw E(path + ": " + what + " " + problem);
   bytes.resize(got);
   return bytes;
@@ -88,18 +107,15 @@ std::vector<uint8_t> read_checked(const std::string& path, uint64_t max_bytes, s
 
 }  // namespace
 
-std::string file_problem(const std::string& path, uint64_t max_bytes, uint64_t* size) {
-  uint64_t s = 0;
-  std::string problem;
-  const int fd = open_regular(path, max_bytes, &s, &problem);
-  if (fd >= 0) ::close(fd);
-  if (size) *size = s;
-  return problem;
-}
-
 template <typename E>
 std::vector<uint8_t> read_untrusted_file(const std::string& path, uint64_t max_bytes, const std::string& what) {
   return read_checked<E>(path, max_bytes, SIZE_MAX, true, what);
+}
+
+template <typename E>
+std::vector<uint8_t> read_untrusted_file(const std::string& path, uint64_t max_bytes, const std::string& what,
+                                         size_t head_bytes, const HeadCheck& check_head) {
+  return read_checked<E>(path, max_bytes, SIZE_MAX, true, what, head_bytes, check_head);
 }
 
 template <typename E>
@@ -110,6 +126,8 @@ std::vector<uint8_t> read_file_prefix(const std::string& path, uint64_t max_byte
 
 template std::vector<uint8_t> read_untrusted_file<ModelFileError>(const std::string&, uint64_t, const std::string&);
 template std::vector<uint8_t> read_untrusted_file<ImageError>(const std::string&, uint64_t, const std::string&);
+template std::vector<uint8_t> read_untrusted_file<ModelFileError>(const std::string&, uint64_t, const std::string&,
+                                                                   size_t, const HeadCheck&);
 template std::vector<uint8_t> read_file_prefix<ModelFileError>(const std::string&, uint64_t, size_t, const std::string&);
 
 }  // namespace efficientad::detail

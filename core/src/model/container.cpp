@@ -226,11 +226,10 @@ void write_container(const std::string& path, const Container& container) {
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  const std::vector<uint8_t> head = read_file_prefix<ModelFileError>(path, kMaxModelFileBytes, kPreambleBytes, "model file");
-  uint64_t size = 0;
-  file_problem(path, kMaxModelFileBytes, &size);
-  check_preamble(head.data(), head.size(), size, path);
-  return read_untrusted_file<ModelFileError>(path, kMaxModelFileBytes, "model file");
+  return read_untrusted_file<ModelFileError>(path, kMaxModelFileBytes, "model file", kPreambleBytes,
+                                             [&](const std::vector<uint8_t>& head, uint64_t size) {
+                                               check_preamble(head.data(), head.size(), size, path);
+                                             });
 }
 
 Container read_container(const std::string& path) { return parse(read_file_bytes(path), path); }
