@@ -13,6 +13,7 @@ int eval_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int synth_command(const std::vector<std::string>& args);
+int conveyor_command(const std::vector<std::string>& args);
 int import_teacher_command(const std::vector<std::string>& args);
 int distill_command(const std::vector<std::string>& args);
 
@@ -22,6 +23,7 @@ extern const char* const kEvalUsage;
 extern const char* const kInfoUsage;
 extern const char* const kBenchUsage;
 extern const char* const kSynthUsage;
+extern const char* const kConveyorUsage;
 extern const char* const kImportTeacherUsage;
 extern const char* const kDistillUsage;
 

@@ -25,6 +25,7 @@ const char* const kUsage =
     "  distill distil a teacher from a pretrained backbone on natural images (Algorithm 3)\n"
     "  bench   time the naive, exact and fast paths on this machine\n"
     "  synth   render the demonstration dataset (machined parts with defects)\n"
+    "  conveyor  render the main job's conveyor video (parts passing a camera, some defective)\n"
     "\n"
     "'efficientad <command> --help' shows the options of a command.\n";
 
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
       {"eval", eval_command, kEvalUsage, true},    {"info", info_command, kInfoUsage},
       {"bench", bench_command, kBenchUsage},        {"synth", synth_command, kSynthUsage},
       {"import-teacher", import_teacher_command, kImportTeacherUsage},
-      {"distill", distill_command, kDistillUsage},
+      {"distill", distill_command, kDistillUsage},   {"conveyor", conveyor_command, kConveyorUsage},
   };
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

@@ -1,6 +1,7 @@
 // Reading and writing images, folder listing, pixel conversion and the synthetic demonstration data.
 #include "check_compat.h"
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <opencv2/core.hpp>
@@ -123,6 +124,87 @@ START_TEST(synthetic_parts_are_deterministic_with_masks) {
 }
 END_TEST
 
+START_TEST(conveyor_video_frames_and_parts_table) {
+  ConveyorOptions o;
+  o.width = 128, o.height = 96, o.parts = 5, o.good_parts = 2, o.defect_every = 1, o.step = 24;
+  const ConveyorVideo video = write_conveyor_video(folder + "/belt", o);
+  // The belt starts empty in view and runs until the last part (start 128 + 4 * 120, 96 wide) has left it.
+  ck_assert_int_eq(video.frames, (128 + 4 * 120 + 96 + 23) / 24);
+  ck_assert_uint_eq(video.parts.size(), 5);
+  for (int f : {0, video.frames - 1}) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/belt/frame-%05d.png", f);
+    const Image frame = load_image(folder + name);
+    ck_assert_int_eq(frame.width(), 128);
+    ck_assert_int_eq(frame.height(), 96);
+  }
+  ck_assert(!fs::exists(folder + "/belt/frame-" + std::to_string(100000 + video.frames).substr(1) + ".png"));
+  const std::vector<std::string> kinds = {"", "", "scratch", "crack", "spot"};
+  for (const auto& part : video.parts) {
+    ck_assert_str_eq(part.defect.c_str(), kinds[size_t(part.index)].c_str());
+    ck_assert_int_gt(part.first_frame, 0);  // the first frames show the empty belt
+    ck_assert_int_le(part.first_frame, part.last_frame);
+    if (part.defect.empty()) {
+      ck_assert_int_eq(part.defect_first_frame, -1);
+    } else {  // the defect is on the part: seen while the part is
+      ck_assert_int_ge(part.defect_first_frame, part.first_frame);
+      ck_assert_int_le(part.defect_first_frame, part.defect_last_frame);
+      ck_assert_int_le(part.defect_last_frame, part.last_frame);
+    }
+  }
+  const std::vector<std::string> table = test::read_lines(folder + "/belt/parts.csv");
+  ck_assert_uint_eq(table.size(), 6);
+  ck_assert_str_eq(table[0].c_str(), "part,defect,first_frame,last_frame,defect_first_frame,defect_last_frame");
+  const ConveyorPart& scratched = video.parts[2];
+  const std::string row = "2,scratch," + std::to_string(scratched.first_frame) + "," +
+                          std::to_string(scratched.last_frame) + "," + std::to_string(scratched.defect_first_frame) +
+                          "," + std::to_string(scratched.defect_last_frame);
+  ck_assert_str_eq(table[3].c_str(), row.c_str());
+  // Same seed, same video.
+  write_conveyor_video(folder + "/again", o);
+  ck_assert(test::read_bytes(folder + "/belt/frame-00007.png") == test::read_bytes(folder + "/again/frame-00007.png"));
+}
+END_TEST
+
+START_TEST(bad_conveyor_options_n) {
+  auto expect_refused = [](ConveyorOptions o, const char* message) {
+    try {
+      write_conveyor_video(folder + "/x", o);
+      ck_abort_msg("conveyor options accepted; expected '%s'", message);
+    } catch (const InvalidArgument& e) {
+      ck_assert_msg(std::strstr(e.what(), message), "'%s' does not say '%s'", e.what(), message);
+    }
+  };
+  ConveyorOptions o;
+  o.height = 32;
+  expect_refused(o, "at least 64 pixels");
+  o = {};
+  o.parts = 0;
+  expect_refused(o, "1 to 10000 parts");
+  o = {};
+  o.good_parts = 40;
+  expect_refused(o, "cannot exceed the 36 parts");
+  o = {};
+  o.defect_every = 0;
+  expect_refused(o, "defect-every");
+  o = {};
+  o.step = 0;
+  expect_refused(o, "1 to width pixels");
+  o = {};
+  o.parts = 10000, o.height = 1024;
+  expect_refused(o, "25 megapixels");
+  test::write_bytes(folder + "/file", {1});
+  o = {};
+  o.parts = 1, o.good_parts = 1;
+  try {
+    write_conveyor_video(folder + "/file/belt", o);
+    ck_abort_msg("a folder inside a file accepted");
+  } catch (const IoError& e) {
+    ck_assert(std::strstr(e.what(), "cannot create folder"));
+  }
+}
+END_TEST
+
 START_TEST(unreadable_image_files_n) {
   expect_image_error(folder + "/absent.png", "not found");
   test::write_bytes(folder + "/zero.png", {});
@@ -206,7 +288,9 @@ END_TEST
 int main() {
   return test::run_cases("image_io", {
       {"positive", TESTS(png_round_trip_colour_and_grey, jpeg_sixteen_bit_and_alpha, folder_listing_sorted_and_filtered,
-                   conversion_to_network_input, synthetic_parts_are_deterministic_with_masks), 0, setup, teardown, true},
-      {"negative", TESTS(unreadable_image_files_n, bombs_truncated_jpegs_and_devices_n, bad_folders_and_sizes_n), 0, setup, teardown, true},
+                   conversion_to_network_input, synthetic_parts_are_deterministic_with_masks,
+                   conveyor_video_frames_and_parts_table), 0, setup, teardown, true},
+      {"negative", TESTS(unreadable_image_files_n, bombs_truncated_jpegs_and_devices_n, bad_folders_and_sizes_n,
+                   bad_conveyor_options_n), 0, setup, teardown, true},
   }, test::Fork::PerTest);
 }

@@ -22,6 +22,13 @@ expect() {
 
 # Happy path on the self-made data.
 expect 0 "wrote" -- "$tool" synth --output "$work/data" --train 6 --test-good 2 --defects-per-kind 1
+expect 0 "wrote 12 frames (128x96) of 3 parts, 1 defective" -- "$tool" conveyor --output "$work/belt" --parts 3 --good-parts 1 --defect-every 2 --width 128 --height 96 --step 40
+[ -f "$work/belt/frame-00011.png" ] && [ ! -f "$work/belt/frame-00012.png" ] && [ "$(wc -l < "$work/belt/parts.csv")" -eq 4 ] ||
+  { echo "FAIL: conveyor outputs"; failures=$((failures + 1)); }
+expect 2 "give --output" -- "$tool" conveyor --parts 3
+expect 2 "--step" -- "$tool" conveyor --output "$work/belt2" --step 0
+expect 2 "cannot exceed the 3 parts" -- "$tool" conveyor --output "$work/belt2" --parts 3 --good-parts 4
+expect 2 "unknown option" -- "$tool" conveyor --output "$work/belt2" --frames 10
 expect 0 "wrote .*model.efad" -- "$tool" train --data "$work/data/train/good" --output "$work/model.efad" --steps 2 --quiet
 expect 0 "EfficientAD-S" -- "$tool" info "$work/model.efad"
 # Teachers: the default (auto) is the shipped, distilled one for S and a random one for M, where none ships.

@@ -10,30 +10,16 @@
 
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
+#include "part_render.h"
 
 namespace fs = std::filesystem;
 
 namespace efficientad {
 
+using part_render::kPi;
+using part_render::Scene;
+
 namespace {
-
-constexpr double kPi = 3.14159265358979323846;
-
-struct Scene {
-  std::mt19937_64 rng;
-  int size;
-  cv::Point2d centre;
-  double outer, inner, hole_ring, hole_radius, hole_angle;
-  double brightness;
-
-  double uniform(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); }
-  // Gaussian noise from this scene's generator (cv::randn would use OpenCV's global one: not reproducible).
-  cv::Mat noise(double sigma) {
-    cv::Mat out(size, size, CV_32FC1);
-    cv::RNG(rng()).fill(out, cv::RNG::NORMAL, 0.0, sigma);
-    return out;
-  }
-};
 
 // Dark conveyor belt: fine noise, a weave along x and uneven lighting.
 cv::Mat render_belt(Scene& s) {
@@ -153,12 +139,9 @@ void draw_defect(Scene& s, const std::string& kind, cv::Mat& image, cv::Mat& par
 
 std::vector<std::string> synthetic_defect_kinds() { return {"scratch", "crack", "spot", "chip", "missing_hole"}; }
 
-Image render_synthetic_part(int size, uint64_t seed, const std::string& defect, Image* mask_out) {
-  if (size < 64) throw InvalidArgument("synthetic images need at least 64 pixels per side");
-  const auto kinds = synthetic_defect_kinds();
-  if (!defect.empty() && std::find(kinds.begin(), kinds.end(), defect) == kinds.end()) {
-    throw InvalidArgument("unknown synthetic defect kind '" + defect + "'");
-  }
+namespace part_render {
+
+Scene make_scene(int size, uint64_t seed) {
   Scene s{std::mt19937_64(seed), size, {}, 0, 0, 0, 0, 0, 0};
   s.centre = cv::Point2d(size / 2.0 + s.uniform(-0.03, 0.03) * size, size / 2.0 + s.uniform(-0.03, 0.03) * size);
   s.outer = size * s.uniform(0.355, 0.365);
@@ -167,31 +150,57 @@ Image render_synthetic_part(int size, uint64_t seed, const std::string& defect, 
   s.hole_radius = size * 0.035;
   s.hole_angle = s.uniform(-6, 6) * kPi / 180;
   s.brightness = s.uniform(0.92, 1.08);
+  return s;
+}
 
-  cv::Mat belt = render_belt(s);
-  cv::Mat metal = render_metal(s);
+void check_defect_kind(const std::string& defect) {
+  const auto kinds = synthetic_defect_kinds();
+  if (!defect.empty() && std::find(kinds.begin(), kinds.end(), defect) == kinds.end()) {
+    throw InvalidArgument("unknown synthetic defect kind '" + defect + "'");
+  }
+}
+
+PartLayer render_part(Scene& s, const std::string& defect) {
+  PartLayer layer;
+  layer.metal = render_metal(s);
   const int missing = defect == "missing_hole" ? int(s.uniform(0, 4)) : -1;
-  cv::Mat part = part_mask(s, missing);
-  cv::Mat coverage = cv::Mat::zeros(size, size, CV_8UC1);
-  if (missing >= 0) cv::circle(coverage, hole_centre(s, missing), int(s.hole_radius) + 1, cv::Scalar(255), cv::FILLED);
-  if (!defect.empty() && missing < 0) draw_defect(s, defect, metal, part, coverage);
+  layer.part = part_mask(s, missing);
+  layer.coverage = cv::Mat::zeros(s.size, s.size, CV_8UC1);
+  if (missing >= 0) {
+    cv::circle(layer.coverage, hole_centre(s, missing), int(s.hole_radius) + 1, cv::Scalar(255), cv::FILLED);
+  }
+  if (!defect.empty() && missing < 0) draw_defect(s, defect, layer.metal, layer.part, layer.coverage);
+  return layer;
+}
 
-  // Soft shadow of the part on the belt, then the part itself.
+cv::Mat place_part(const cv::Mat& belt, const PartLayer& layer) {
   cv::Mat shadow;
-  part.convertTo(shadow, CV_32FC1, 1.0 / 255);
+  layer.part.convertTo(shadow, CV_32FC1, 1.0 / 255);
   cv::GaussianBlur(shadow, shadow, cv::Size(0, 0), 3.0);
   const cv::Mat offset = (cv::Mat_<double>(2, 3) << 1, 0, 3, 0, 1, 4);
   cv::warpAffine(shadow, shadow, offset, shadow.size());
   cv::Mat shade;
   cv::merge(std::vector<cv::Mat>(3, 1.0 - 0.45 * shadow), shade);
   cv::Mat image = belt.mul(shade);
-  metal.copyTo(image, part);
+  layer.metal.copyTo(image, layer.part);
+  return image;
+}
+
+}  // namespace part_render
+
+Image render_synthetic_part(int size, uint64_t seed, const std::string& defect, Image* mask_out) {
+  if (size < 64) throw InvalidArgument("synthetic images need at least 64 pixels per side");
+  part_render::check_defect_kind(defect);
+  Scene s = part_render::make_scene(size, seed);
+  const cv::Mat belt = render_belt(s);  // drawn before the part: the random sequence of the published dataset
+  const part_render::PartLayer layer = part_render::render_part(s, defect);
+  const cv::Mat image = part_render::place_part(belt, layer);
 
   Image out(size, size, PixelFormat::Rgb8);
   image.convertTo(cv::Mat(size, size, CV_8UC3, out.data()), CV_8UC3);
   if (mask_out) {
     *mask_out = Image(size, size, PixelFormat::Gray8);
-    coverage.copyTo(cv::Mat(size, size, CV_8UC1, mask_out->data()));
+    layer.coverage.copyTo(cv::Mat(size, size, CV_8UC1, mask_out->data()));
   }
   return out;
 }
