@@ -1,6 +1,6 @@
 #!/bin/sh
 # The README's main job: the GStreamer product on a conveyor belt it renders itself.
-#   examples/conveyor-demo.sh [OUTPUT]        (default ./demo; STEPS=300 training steps)
+#   examples/conveyor-demo.sh [OUTPUT]   (default ./demo; STEPS=300 training steps, PARTS=36 parts on the belt)
 # 1. renders a video of washers passing a camera: a good start, then every third part defective;
 # 2. efficientadtrain captures the good start and trains a model (gst-launch ends when it is written);
 # 3. efficientad ! anomalypublish ! anomalyoverlay inspects the whole video: OUTPUT/inspected.mp4 (H.264, opens
@@ -9,9 +9,10 @@
 # About 8 minutes on two CPU cores after the build.
 set -eu
 . "$(dirname "$0")/gst-env.sh"
-tool="$repo/build/core/cli/efficientad"
+tool="$build/core/cli/efficientad"
 out=${1:-"$repo/demo"}
 steps=${STEPS:-300}
+parts=${PARTS:-36}
 fps=10
 [ -x "$tool" ] || { echo "build first: meson setup build && ninja -C build" >&2; exit 1; }
 gst-inspect-1.0 efficientad >/dev/null 2>&1 || { echo "the efficientad plugin is not built (GStreamer dev packages missing?)" >&2; exit 1; }
@@ -20,7 +21,7 @@ mkdir -p "$out"
 rm -rf "$out/frames" "$out/capture"
 
 echo "== 1/4 render the conveyor video: $out/conveyor.mp4"
-"$tool" conveyor --output "$out/frames"
+"$tool" conveyor --output "$out/frames" --parts "$parts"
 # Nearly lossless, as a camera recording would be kept for inspection.
 gst-launch-1.0 -q multifilesrc location="$out/frames/frame-%05d.png" caps="image/png,framerate=$fps/1" ! pngdec ! \
   videoconvert ! x264enc pass=quant quantizer=12 speed-preset=faster ! mp4mux faststart=true ! \
@@ -30,14 +31,35 @@ rm -rf "$out/frames"
 # The good start: every frame before the first defective part comes into view.
 good_frames=$(awk -F, 'NR > 1 && $2 != "good" { print $3; exit }' "$out/parts.csv")
 
-# gst-launch on the recorded video; the rest of the pipeline follows in "$@", one argument per word (gst-launch
-# escapes spaces inside an argument, so paths with spaces work).
-on_video() { gst-launch-1.0 -q filesrc location="$out/conveyor.mp4" ! qtdemux ! h264parse ! avdec_h264 ! videoconvert "$@"; }
+# The element messages of efficientadtrain that tell where training stands, as short lines.
+progress_lines() {
+  awk 'function field(name) {  # the value of name=(type)value in a gst-launch -m line
+         if (!match($0, name "=\\([a-z0-9]+\\)[^,;]+")) return ""
+         value = substr($0, RSTART, RLENGTH); sub(/^[^)]*\)/, "", value); return value }
+       /: training-started,/ { printf "  training on %s frames, %s steps\n", field("frames"), field("steps"); fflush() }
+       /: training-progress,/ && field("phase") == "training" {
+         step = field("step") + 0; total = field("total") + 0
+         if (total > 0 && int(10 * step / total) > shown) {
+           shown = int(10 * step / total)
+           printf "  step %d of %d, loss %.2f, about %d s left\n", step, total, field("loss"), field("eta-seconds"); fflush() } }
+       /: training-done,/ { printf "  model written in %d s, threshold %s\n", field("seconds"), field("threshold") }
+       /: training-failed,/ { print "  " $0 }
+       /^(ERROR|WARNING)/ { print; fflush() }'
+}
+# gst-launch on the recorded video: the rest of the pipeline follows in "$@", one argument per word (gst-launch
+# escapes spaces inside an argument, so paths with spaces work). A first argument -m prints the element messages
+# (instead of -q, which would silence them).
+on_video() {
+  verbosity=-q
+  [ "$1" = -m ] && { verbosity=-m; shift; }
+  gst-launch-1.0 "$verbosity" filesrc location="$out/conveyor.mp4" ! qtdemux ! h264parse ! avdec_h264 ! videoconvert "$@"
+}
 echo "== 2/4 capture the first $good_frames frames (good parts) and train ($steps steps): $out/conveyor.efad"
 rm -f "$out/conveyor.efad"
-on_video ! identity eos-after="$good_frames" ! \
+# gst-launch -m prints the element messages; show the training's progress every tenth of the way.
+on_video -m ! identity eos-after="$good_frames" ! \
   efficientadtrain capture-folder="$out/capture" resume=false capture-interval=2 max-frames=1000 steps="$steps" \
-  model-file="$out/conveyor.efad" ! fakesink
+  model-file="$out/conveyor.efad" ! fakesink | progress_lines
 [ -f "$out/conveyor.efad" ] || { echo "training did not write a model (see the messages above)" >&2; exit 1; }
 "$tool" info "$out/conveyor.efad"
 

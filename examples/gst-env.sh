@@ -1,10 +1,11 @@
 # Sourced by the example scripts: use this checkout's build of the plugin when there is one (an installed plugin
-# needs nothing).
+# needs nothing). EFFICIENTAD_BUILD names another build folder than ./build.
 repo=$(cd "$(dirname "$0")/.." && pwd)
-if [ -f "$repo/build/gst/libgstefficientad.so" ]; then
-  export GST_PLUGIN_PATH="$repo/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-  export GI_TYPELIB_PATH="$repo/build/gst${GI_TYPELIB_PATH:+:$GI_TYPELIB_PATH}"
-  export LD_LIBRARY_PATH="$repo/build/gst${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+build=${EFFICIENTAD_BUILD:-"$repo/build"}
+if [ -f "$build/gst/libgstefficientad.so" ]; then
+  export GST_PLUGIN_PATH="$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+  export GI_TYPELIB_PATH="$build/gst${GI_TYPELIB_PATH:+:$GI_TYPELIB_PATH}"
+  export LD_LIBRARY_PATH="$build/gst${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 # Shows the video when a display is available, else writes an MJPEG AVI that any player opens.
 sink_for() {

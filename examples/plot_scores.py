@@ -17,7 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def read_log(path, fps):
-    """Frame records as (video frame index, score, threshold, alarm), in stream order."""
+    """Per analysed frame (video frame index, score, threshold, alarm), in stream order. Every record with a
+    stream time is one analysed frame: "frame", or "begin"/"end" when the alarm changed at that frame (the "end"
+    that closes an alarm at end of stream has no stream time)."""
     frames = []
     with open(path, encoding="utf-8") as log:
         for number, line in enumerate(log, 1):
@@ -25,10 +27,10 @@ def read_log(path, fps):
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 sys.exit(f"{path}:{number}: not a JSON record ({error})")
-            if record.get("event") != "frame" or record.get("score") is None:
-                continue
             t = record.get("stream_time_ns")
-            index = round(t * fps / 1e9) if t is not None else record["frame"]
+            if t is None or record.get("score") is None:
+                continue
+            index = round(t * fps / 1e9)
             frames.append((index, record["score"], record["threshold"], bool(record["alarm"])))
     return frames
 
