@@ -53,10 +53,12 @@ def intervals(indices):
 
 def report(alarms, parts, trained_frames):
     """Per defective part: did an alarm cover a frame showing its defect? Alarms that cover no defect are false."""
+    def shows_defect(alarm, part):
+        return alarm[0] <= part["defect_last_frame"] and alarm[1] >= part["defect_first_frame"]
+
     defects = [p for p in parts if p["defect"] != "good"]
-    caught = [p for p in defects if any(a <= p["defect_last_frame"] and b >= p["defect_first_frame"] for a, b in alarms)]
-    false_alarms = [(a, b) for a, b in alarms
-                    if not any(a <= p["defect_last_frame"] and b >= p["defect_first_frame"] for p in defects)]
+    caught = [p for p in defects if any(shows_defect(a, p) for a in alarms)]
+    false_alarms = [a for a in alarms if not any(shows_defect(a, p) for p in defects)]
     missed = [f"part {p['part']} ({p['defect']})" for p in defects if p not in caught]
     print(f"defective parts with an alarm: {len(caught)} of {len(defects)}"
           + (f"; missed: {', '.join(missed)}" if missed else ""))

@@ -167,7 +167,10 @@ START_TEST(conveyor_video_frames_and_parts_table) {
 END_TEST
 
 START_TEST(bad_conveyor_options_n) {
-  auto expect_refused = [](ConveyorOptions o, const char* message) {
+  // The default options with one edit must be refused, the message saying `message`.
+  auto expect_refused = [](void (*edit)(ConveyorOptions&), const char* message) {
+    ConveyorOptions o;
+    edit(o);
     try {
       write_conveyor_video(folder + "/x", o);
       ck_abort_msg("conveyor options accepted; expected '%s'", message);
@@ -175,26 +178,14 @@ START_TEST(bad_conveyor_options_n) {
       ck_assert_msg(std::strstr(e.what(), message), "'%s' does not say '%s'", e.what(), message);
     }
   };
-  ConveyorOptions o;
-  o.height = 32;
-  expect_refused(o, "at least 64 pixels");
-  o = {};
-  o.parts = 0;
-  expect_refused(o, "1 to 10000 parts");
-  o = {};
-  o.good_parts = 40;
-  expect_refused(o, "cannot exceed the 36 parts");
-  o = {};
-  o.defect_every = 0;
-  expect_refused(o, "defect-every");
-  o = {};
-  o.step = 0;
-  expect_refused(o, "1 to width pixels");
-  o = {};
-  o.parts = 10000, o.height = 1024;
-  expect_refused(o, "25 megapixels");
+  expect_refused([](ConveyorOptions& o) { o.height = 32; }, "at least 64 pixels");
+  expect_refused([](ConveyorOptions& o) { o.parts = 0; }, "1 to 10000 parts");
+  expect_refused([](ConveyorOptions& o) { o.good_parts = 40; }, "cannot exceed the 36 parts");
+  expect_refused([](ConveyorOptions& o) { o.defect_every = 0; }, "defect-every");
+  expect_refused([](ConveyorOptions& o) { o.step = 0; }, "1 to width pixels");
+  expect_refused([](ConveyorOptions& o) { o.parts = 10000, o.height = 1024; }, "25 megapixels");
   test::write_bytes(folder + "/file", {1});
-  o = {};
+  ConveyorOptions o;
   o.parts = 1, o.good_parts = 1;
   try {
     write_conveyor_video(folder + "/file/belt", o);
