@@ -170,7 +170,7 @@ swap_in_loaded_model (GstEfficientAd * self)
   std::unique_ptr<efficientad::Detector> retired = std::move (p->detector);
   p->detector = std::move (loaded);
   p->model_id = p->detector->info ().model_id;
-  p->model_threshold = p->detector->info ().threshold;
+  p->model_threshold = p->detector->calibrated_threshold ();
   const std::string model_id = p->model_id;
   GST_OBJECT_UNLOCK (self);
   retired.reset ();
@@ -329,7 +329,7 @@ gst_efficientad_start (GstBaseTransform * trans)
 
   GST_OBJECT_LOCK (self);
   p->model_id = info.model_id;
-  p->model_threshold = info.threshold;
+  p->model_threshold = detector->calibrated_threshold ();
   p->detector = std::move (detector);
   p->swap = std::move (swap);
   GST_OBJECT_UNLOCK (self);

@@ -21,7 +21,7 @@
  *
  * Element messages: `frame-captured` (file, frames), `training-started` (frames, steps), `training-progress`
  * (phase, step, total, loss, eta-seconds; at most two per second), `training-done` (model-file, model-id,
- * threshold, seconds) and `training-failed` (error, cancelled).
+ * threshold, int8-threshold where the model has one, seconds) and `training-failed` (error, cancelled).
  *
  * ## Example launch line
  * |[
@@ -243,10 +243,13 @@ train_from_capture (GstEfficientAdTrain * self, TrainingJob * job, TrainingReque
   const efficientad::TrainResult result = efficientad::train_model (images, request.options, request.model_file,
       ProgressPoster (self), &job->cancel, warn);
   const double seconds = std::chrono::duration<double> (std::chrono::steady_clock::now () - start).count ();
-  post_element_message (self, gst_structure_new ("training-done", "model-file", G_TYPE_STRING,
-          request.model_file.c_str (), "model-id", G_TYPE_STRING, result.info.model_id.c_str (),
-          "threshold", G_TYPE_FLOAT, result.info.threshold, "seconds", G_TYPE_DOUBLE, seconds,
-          "frames", G_TYPE_UINT, (guint) images.size (), NULL));
+  GstStructure *done = gst_structure_new ("training-done", "model-file", G_TYPE_STRING,
+      request.model_file.c_str (), "model-id", G_TYPE_STRING, result.info.model_id.c_str (),
+      "threshold", G_TYPE_FLOAT, result.info.threshold, "seconds", G_TYPE_DOUBLE, seconds,
+      "frames", G_TYPE_UINT, (guint) images.size (), NULL);
+  if (result.info.int8_threshold)
+    gst_structure_set (done, "int8-threshold", G_TYPE_FLOAT, *result.info.int8_threshold, NULL);
+  post_element_message (self, done);
 }
 
 /* The training thread: trains, reports a failure, then releases a held EOS. */

@@ -20,7 +20,8 @@ const char* const kEvalUsage =
     "\n"
     "Evaluates on a dataset in MVTec AD layout (train/good, test/good, test/<defect>, ground_truth/<defect>/\n"
     "<stem>_mask.png): image AUROC and F1-max, pixel AUROC, AU-PRO up to 30 % and 5 % FPR, and AU-PRO by defect\n"
-    "size quartile, per defect type and overall, with the maps at the masks' full resolution.\n"
+    "size quartile, per defect type and overall, with the maps at the masks' full resolution; and the decisions at\n"
+    "the threshold: false alarms on good images and defective images found.\n"
     "With --steps instead of --model it first trains on DATASET/train/good (the model goes to OUTPUT/model.efad).\n"
     "\n"
     "  --data DATASET         dataset folder in MVTec AD layout\n"
@@ -28,6 +29,7 @@ const char* const kEvalUsage =
     "  --output DIR           write eval.json (and with --heatmaps, heatmaps/<defect>/<image>.png) into DIR\n"
     "  --heatmaps             PNGs of input | ground truth | anomaly map for every test image (needs --output)\n"
     "  --mode fast|exact      inference mode (default fast)\n"
+    "  --threshold X          decision threshold (default: the model's calibrated one)\n"
     "  --quiet                no progress\n"
     "training options (with --steps):\n";
 
@@ -58,7 +60,7 @@ class PrivateFolder {
 
 int eval_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = kTrainingOptionNames;
-  options.insert({"data", "model", "output", "mode"});
+  options.insert({"data", "model", "output", "mode", "threshold"});
   std::set<std::string> flags = kTrainingFlagNames;
   flags.insert("heatmaps");
   const Args args(argv, options, flags);
@@ -93,6 +95,7 @@ int eval_command(const std::vector<std::string>& argv) {
   }
 
   Detector detector(model, detector_options);
+  if (args.has("threshold")) detector.set_threshold(float(args.get_double("threshold", 0)));
   EvaluationOptions evaluation;
   if (args.flag("heatmaps")) evaluation.heatmap_folder = (fs::path(output) / "heatmaps").string();
   if (!quiet) {

@@ -75,6 +75,17 @@ START_TEST(round_trip_keeps_everything) {
   ck_assert_float_eq(a.info.threshold, b.info.threshold);
   ck_assert_str_eq(a.info.provenance.teacher_origin.c_str(), b.info.provenance.teacher_origin.c_str());
   ck_assert(std::strstr(describe(b.info).c_str(), "EfficientAD-S"));
+  // A model without an int8 threshold (older builds) keeps having none; one with it keeps its value.
+  ck_assert(!b.info.int8_threshold);
+  ck_assert(std::strstr(describe(b.info).c_str(), "int8 threshold:    none recorded"));
+  ModelInfo with_int8 = a.info;
+  with_int8.int8_threshold = 0.25f;
+  with_int8.int8_validation = {0.1f, 0.02f, 0.21f};
+  save_model(folder + "/int8.efad", a.nets, with_int8);
+  const ModelInfo c = read_model_info(folder + "/int8.efad");
+  ck_assert(c.int8_threshold && *c.int8_threshold == 0.25f);
+  ck_assert_float_eq(c.int8_validation.max, 0.21f);
+  ck_assert(std::strstr(describe(c).c_str(), "int8 threshold:    0.25"));
 }
 END_TEST
 
@@ -137,6 +148,8 @@ START_TEST(inconsistent_header_values_n) {
   expect_edit_rejected([](Container& c) { c.header.erase("threshold"); }, "'threshold' is missing");
   expect_edit_rejected([](Container& c) { c.header["threshold"] = "high"; }, "not a finite number");
   expect_edit_rejected([](Container& c) { c.header["threshold"] = "nan"; }, "not a finite number");
+  expect_edit_rejected([](Container& c) { c.header["int8.threshold"] = "nan"; }, "'int8.threshold' is not a finite");
+  expect_edit_rejected([](Container& c) { c.header["int8.threshold"] = "0.2"; }, "'int8.validation.mean'");
   expect_edit_rejected([](Container& c) { c.header["input_width"] = "100"; }, "out of range");
   expect_edit_rejected([](Container& c) { c.header["input_height"] = "256.5"; }, "not an integer");
   expect_edit_rejected([](Container& c) { c.header["quantile.st_b"] = c.header["quantile.st_a"]; }, "degenerate");

@@ -3,15 +3,19 @@
 #include <ATen/ATen.h>
 #include "check_compat.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
+#include "efficientad/detector.h"
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
 #include "efficientad/synthetic.h"
 #include "efficientad/trainer.h"
 #include "common/device.h"
+#include "inference/int8_pdn.h"
 #include "inference/map_computer.h"
 #include "model/model_file.h"
 #include "test_helpers.h"
@@ -97,6 +101,43 @@ START_TEST(trains_and_writes_a_complete_model) {
   ck_assert_uint_eq(r.validation_scores.size(), 1);
   ck_assert_float_eq(info.threshold, r.validation_scores[0]);  // max + 2 std of a single score
   ck_assert_uint_eq(files_in(folder), 1);  // no temporary files left
+}
+END_TEST
+
+// Fast mode on a CPU runs int8 networks, whose maps score normal images higher than fp32: the model carries a
+// threshold calibrated on exactly those maps, and a fast-mode Detector starts from it.
+START_TEST(int8_threshold_comes_from_the_maps_fast_mode_computes) {
+  const TrainingSet set = synthetic_set(8);
+  TrainOptions options = quick_options();
+  options.validation_fraction = 0.25;  // 2 held-out images
+  const std::string path = folder + "/model.efad";
+  const TrainResult r = train_model(set, options, path);
+  DetectorOptions fast_options, exact_options;
+  fast_options.device = exact_options.device = Device::Cpu;
+  exact_options.mode = Mode::Exact;
+  Detector fast(path, fast_options), exact(path, exact_options);
+  ck_assert_float_eq(exact.calibrated_threshold(), r.info.threshold);
+  if (!core::Int8Pdn::available()) {  // a build without oneDNN: one threshold for every mode
+    ck_assert(!r.info.int8_threshold && r.int8_validation_scores.empty());
+    ck_assert_float_eq(fast.calibrated_threshold(), r.info.threshold);
+    return;
+  }
+  ck_assert(r.info.int8_threshold.has_value());
+  ck_assert_uint_eq(r.int8_validation_scores.size(), 2);
+  const float int8_max = std::max(r.int8_validation_scores[0], r.int8_validation_scores[1]);
+  ck_assert_float_eq(r.info.int8_validation.max, int8_max);
+  ck_assert(*r.info.int8_threshold > int8_max);  // max + 2 std of two different scores
+  ck_assert_float_eq(fast.calibrated_threshold(), *r.info.int8_threshold);
+  ck_assert_float_eq(fast.threshold(), *r.info.int8_threshold);
+  ck_assert(*r.info.int8_threshold != r.info.threshold);
+  // Each held-out int8 score is what fast-mode detection gives one of the images.
+  std::vector<float> fast_scores;
+  for (size_t i = 0; i < set.size(); ++i) fast_scores.push_back(fast.detect(set.image(i).view()).score);
+  for (const float held_out : r.int8_validation_scores) {
+    const bool reproduced = std::any_of(fast_scores.begin(), fast_scores.end(),
+                                        [&](float s) { return std::fabs(s - held_out) <= 1e-4f * std::max(1.0f, held_out); });
+    ck_assert_msg(reproduced, "held-out int8 score %g is not a fast-mode detection score", double(held_out));
+  }
 }
 END_TEST
 
@@ -290,7 +331,8 @@ END_TEST
 
 int main() {
   return test::run_cases("trainer", {
-      {"positive", TESTS(trains_and_writes_a_complete_model, same_seed_same_model, optimised_step_equals_reference_step,
+      {"positive", TESTS(trains_and_writes_a_complete_model, int8_threshold_comes_from_the_maps_fast_mode_computes,
+                   same_seed_same_model, optimised_step_equals_reference_step,
                    fast_step_close_to_exact_step, penalty_images_are_used_and_bad_ones_skipped, teacher_file_is_used),
        0, setup, teardown, true},
       {"negative", TESTS(cancel_writes_nothing_n, cancel_keeps_previous_model_n, bad_training_inputs_n,

@@ -31,6 +31,7 @@ expect 2 "cannot exceed the 3 parts" -- "$tool" conveyor --output "$work/belt2" 
 expect 2 "unknown option" -- "$tool" conveyor --output "$work/belt2" --frames 10
 expect 0 "wrote .*model.efad" -- "$tool" train --data "$work/data/train/good" --output "$work/model.efad" --steps 2 --quiet
 expect 0 "EfficientAD-S" -- "$tool" info "$work/model.efad"
+expect 0 "int8 threshold: *[0-9.e-]* (fast mode on a CPU" -- "$tool" info "$work/model.efad"
 # Teachers: the default (auto) is the shipped, distilled one for S and a random one for M, where none ships.
 expect 0 "teacher: *file teacher_s.efad" -- "$tool" info "$work/model.efad"
 expect 0 "origin: .*distilled (Algorithm 3)" -- "$tool" info "$(dirname "$0")/../../models/teacher_s.efad"
@@ -45,6 +46,19 @@ expect 3 "ANOMALY" -- "$tool" infer --model "$work/model.efad" --threshold -100 
 expect 0 "usage: efficientad train" -- "$tool" train --help
 expect 0 "overall .*PRO@30\|PRO@30.*overall" -- sh -c "\"$tool\" eval --data \"$work/data\" --model \"$work/model.efad\" --output \"$work/eval\" --heatmaps --quiet | tr '\n' ' '"
 grep -q '"name": "overall"' "$work/eval/eval.json" && [ -f "$work/eval/heatmaps/crack/000.png" ] || { echo "FAIL: eval outputs missing"; failures=$((failures + 1)); }
+# The decision counts agree with the per-image decisions in eval.json, and follow --threshold.
+/usr/bin/python3 - "$work/eval/eval.json" <<'PY' || { echo "FAIL: eval.json decision counts disagree with its images"; failures=$((failures + 1)); }
+import json, sys
+report = json.load(open(sys.argv[1]))
+overall = [r for r in report["rows"] if r["name"] == "overall"][0]
+flagged = [i for i in report["images"] if i["anomalous"]]
+assert overall["false_alarms"] == sum(i["defect_type"] == "good" for i in flagged), overall
+assert overall["detected"] == sum(i["defect_type"] != "good" for i in flagged), overall
+t = report["threshold"]  # printed to 6 digits: a score that close to it may go either way
+assert all(i["anomalous"] == (i["score"] > t) or abs(i["score"] - t) < 1e-5 * max(1, abs(t)) for i in report["images"]), t
+PY
+expect 0 "overall *2 *5 *2/2 *5/5 " -- "$tool" eval --data "$work/data" --model "$work/model.efad" --threshold -1000 --quiet
+expect 0 "overall *2 *5 *0/2 *0/5 " -- "$tool" eval --data "$work/data" --model "$work/model.efad" --threshold 1e9 --quiet
 
 # Usage errors: exit 2 with the command's usage.
 expect 2 "unknown command" -- "$tool" frobnicate
@@ -97,6 +111,8 @@ expect 1 "broken.png" -- "$tool" train --data "$work/data/train/good" --output "
 # eval: a dataset that is not in MVTec layout, or is missing masks, fails before anything runs.
 expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data"
 expect 2 "either --model MODEL or --steps" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --steps 3
+expect 2 "--threshold expects a number, got 'high'" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --threshold high
+expect 2 "--threshold expects a number, got 'nan'" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --threshold nan
 expect 2 "--heatmaps needs --output" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --heatmaps
 expect 1 "dataset folder not found" -- "$tool" eval --data "$work/nope" --model "$work/model.efad"
 expect 1 "test/good is missing" -- "$tool" eval --data "$work/data/train" --model "$work/model.efad"

@@ -35,6 +35,9 @@ class Detector {
   Device device() const;  // the device actually used (never Auto)
   Mode mode() const;
 
+  // The model's calibrated threshold for the maps this detector computes: the int8 one when it runs int8 and the
+  // model has one (see ModelInfo::int8_threshold), else the exact one. threshold() starts there.
+  float calibrated_threshold() const;
   float threshold() const;
   void set_threshold(float threshold);
 

@@ -33,6 +33,10 @@ struct EvaluationRow {
   std::string name;  // a defect type, or "overall"
   int good_images = 0;
   int defect_images = 0;
+  // The decision at the model's threshold, as a line operator lives with it: good images flagged (false alarms)
+  // and defective images flagged (detected).
+  int false_alarms = 0;
+  int detected = 0;
   double image_auroc = 0;
   double image_f1_max = 0;
   SegmentationMetrics pixels;

@@ -48,9 +48,10 @@ struct BasicImageView {
   // when x or y is odd (chroma samples cover 2x2 pixels).
   BasicImageView crop(int x, int y, int w, int h) const;
 
-  // A mutable view converts to a read-only one.
+  // A mutable view converts to a read-only one (the dependent return type keeps clang from warning that the
+  // read-only view would convert to itself).
   template <typename B = Byte, typename = std::enable_if_t<!std::is_const_v<B>>>
-  operator BasicImageView<const uint8_t>() const {
+  operator BasicImageView<const B>() const {
     return {data, width, height, format, stride, {chroma[0], chroma[1]}, {chroma_stride[0], chroma_stride[1]},
             yuv_matrix, yuv_full_range};
   }

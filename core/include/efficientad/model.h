@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "efficientad/options.h"
@@ -67,8 +68,13 @@ struct ModelInfo {
   std::string model_id;  // content hash of the model file, 16 hex digits
   ModelGeometry geometry;
   MapQuantiles quantiles;
-  float threshold = 0;   // default image threshold: score > threshold means anomalous
+  float threshold = 0;   // default image threshold of the exact maps: score > threshold means anomalous
   ValidationScores validation;
+  // The same rule on the int8 maps (fast mode on a CPU) of the same held-out images: int8 scores normal images
+  // higher than fp32 does, so the exact threshold would flag normal parts there. Absent from models of earlier
+  // builds and where training had no int8 path; the exact threshold then serves every mode.
+  std::optional<float> int8_threshold;
+  ValidationScores int8_validation;
   Provenance provenance;
 };
 

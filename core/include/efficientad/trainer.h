@@ -44,6 +44,7 @@ using WarningCallback = std::function<void(const std::string&)>;
 struct TrainResult {
   ModelInfo info;
   std::vector<float> validation_scores;  // image scores of the held-out normal images
+  std::vector<float> int8_validation_scores;  // the same on int8 maps; empty where training had no int8 path
 };
 
 // Normal training images, converted to the network input size (packed RGB) as they are added, so that

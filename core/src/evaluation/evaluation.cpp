@@ -122,15 +122,16 @@ EvaluationRow metrics_row(const std::string& name, const std::vector<int>& group
   EvaluationRow r;
   r.name = name;
   std::vector<float> scores;
-  std::vector<bool> anomalous;
+  std::vector<bool> is_defect;
   for (size_t i = 0; i < report.images.size(); ++i) {
     if (std::find(groups.begin(), groups.end(), image_groups[i]) == groups.end()) continue;
     scores.push_back(report.images[i].score);
-    anomalous.push_back(image_groups[i] != 0);
+    is_defect.push_back(image_groups[i] != 0);
     (image_groups[i] == 0 ? r.good_images : r.defect_images)++;
+    if (report.images[i].anomalous) (image_groups[i] == 0 ? r.false_alarms : r.detected)++;
   }
-  r.image_auroc = auroc(scores, anomalous);
-  r.image_f1_max = f1_max(scores, anomalous);
+  r.image_auroc = auroc(scores, is_defect);
+  r.image_f1_max = f1_max(scores, is_defect);
   r.pixels = pixels.compute(groups);
   return r;
 }

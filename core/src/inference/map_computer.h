@@ -28,6 +28,7 @@ class MapComputer {
   ~MapComputer();
   RawMaps compute(const at::Tensor& rgb_u8_nhwc) const;
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"
+  bool runs_int8() const { return teacher_int8_ != nullptr; }
 
  private:
   RawMaps compute_int8(const at::Tensor& rgb_u8_nhwc) const;

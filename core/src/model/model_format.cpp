@@ -144,6 +144,12 @@ void write_model_header(const ModelInfo& info, Container& c) {
   h["validation.mean"] = format_float(info.validation.mean);
   h["validation.stddev"] = format_float(info.validation.stddev);
   h["validation.max"] = format_float(info.validation.max);
+  if (info.int8_threshold) {
+    h["int8.threshold"] = format_float(*info.int8_threshold);
+    h["int8.validation.mean"] = format_float(info.int8_validation.mean);
+    h["int8.validation.stddev"] = format_float(info.int8_validation.stddev);
+    h["int8.validation.max"] = format_float(info.int8_validation.max);
+  }
   h["provenance.steps"] = std::to_string(p.steps);
   h["provenance.train_images"] = std::to_string(p.train_images);
   h["provenance.validation_images"] = std::to_string(p.validation_images);
@@ -193,6 +199,12 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
   info.validation.mean = parse_float(c, "validation.mean", source);
   info.validation.stddev = parse_float(c, "validation.stddev", source);
   info.validation.max = parse_float(c, "validation.max", source);
+  if (c.header.count("int8.threshold")) {
+    info.int8_threshold = parse_float(c, "int8.threshold", source);
+    info.int8_validation.mean = parse_float(c, "int8.validation.mean", source);
+    info.int8_validation.stddev = parse_float(c, "int8.validation.stddev", source);
+    info.int8_validation.max = parse_float(c, "int8.validation.max", source);
+  }
 
   auto& p = info.provenance;
   p.steps = parse_integer(c, "provenance.steps", source);

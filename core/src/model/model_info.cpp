@@ -66,7 +66,15 @@ std::string describe(const ModelInfo& info) {
       << "map quantiles:     local q_a=" << info.quantiles.st_a << " q_b=" << info.quantiles.st_b
       << ", global q_a=" << info.quantiles.ae_a << " q_b=" << info.quantiles.ae_b << "\n"
       << "threshold:         " << info.threshold << " (held-out normal scores: mean " << info.validation.mean
-      << ", std " << info.validation.stddev << ", max " << info.validation.max << ")\n"
+      << ", std " << info.validation.stddev << ", max " << info.validation.max << ")\n";
+  if (info.int8_threshold) {
+    out << "int8 threshold:    " << *info.int8_threshold << " (fast mode on a CPU; its held-out scores: mean "
+        << info.int8_validation.mean << ", std " << info.int8_validation.stddev << ", max " << info.int8_validation.max
+        << ")\n";
+  } else {
+    out << "int8 threshold:    none recorded (fast mode on a CPU uses the threshold above)\n";
+  }
+  out
       << "teacher:           " << p.teacher_origin << (p.teacher_random ? "  [RANDOM: detection quality is limited]" : "")
       << "\n"
       << "training:          " << p.steps << " steps, " << p.train_images << " images (+" << p.validation_images

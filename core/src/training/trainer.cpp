@@ -101,7 +101,8 @@ class Trainer {
     penalty_ = std::make_unique<PenaltyImages>(options.penalty_folder, g_.input_width, g_.input_height, warn);
     runner_ = std::make_unique<StepRunner>(nets_, options.precision, torch_device_);
     // Progress: the statistics pass costs about one teacher forward per image, a step about ten.
-    total_work_ = double(split_.train.size()) * 0.1 + double(o_.steps) + double(split_.validation.size()) * 0.2;
+    // Calibration runs the held-out images twice (exact, then int8 maps).
+    total_work_ = double(split_.train.size()) * 0.1 + double(o_.steps) + double(split_.validation.size()) * 0.4;
   }
 
   TrainResult run(const std::string& output_path) {
@@ -113,7 +114,11 @@ class Trainer {
     std::vector<RawMaps> validation_maps = map_quantiles(info);
     TrainResult result;
     result.validation_scores = validation_scores(validation_maps, info);
-    set_threshold(result.validation_scores, info);
+    set_threshold(result.validation_scores, info.validation, info.threshold);
+    result.int8_validation_scores = int8_validation_scores(info);
+    if (!result.int8_validation_scores.empty()) {
+      set_threshold(result.int8_validation_scores, info.int8_validation, info.int8_threshold.emplace());
+    }
     info.provenance = provenance();
     check_cancel(cancel_);
     save_model(output_path, nets_, info);
@@ -254,24 +259,44 @@ class Trainer {
     values.insert(values.end(), resized.data_ptr<float>(), resized.data_ptr<float>() + resized.numel());
   }
 
+  // An image's score from its raw maps, at the network input size.
+  float image_score(const RawMaps& m, const ModelInfo& info) const {
+    return finish_detection(m.st.data_ptr<float>(), m.ae.data_ptr<float>(), info, g_.input_width, g_.input_height,
+                            false, 0.0f)
+        .score;
+  }
+
   std::vector<float> validation_scores(const std::vector<RawMaps>& maps, const ModelInfo& info) const {
     std::vector<float> scores;
-    for (const RawMaps& m : maps) {
-      scores.push_back(finish_detection(m.st.data_ptr<float>(), m.ae.data_ptr<float>(), info, g_.input_width,
-                                        g_.input_height, false, 0.0f)
-                           .score);
+    for (const RawMaps& m : maps) scores.push_back(image_score(m, info));
+    return scores;
+  }
+
+  // The held-out images' scores on the int8 maps that fast mode computes on a CPU; none where training runs
+  // elsewhere or the build has no int8 path.
+  std::vector<float> int8_validation_scores(const ModelInfo& info) {
+    if (device_ != Device::Cpu) return {};
+    const MapComputer fast(nets_, Mode::Fast, device_);
+    if (!fast.runs_int8()) return {};
+    std::vector<float> scores;
+    for (size_t i = 0; i < split_.validation.size(); ++i) {
+      check_cancel(cancel_);
+      const uint8_t* pixels = images_.image(split_.validation[i]).data();
+      scores.push_back(image_score(fast.compute(pack_batch({pixels}, g_.input_width, g_.input_height)), info));
+      report_phase(TrainProgress::Phase::Calibration, i + 1, split_.validation.size(),
+                   0.1 * double(split_.train.size()) + double(o_.steps) + 0.2 * double(split_.validation.size() + i + 1));
     }
     return scores;
   }
 
   // The default threshold: the highest held-out normal score plus two standard deviations of those scores, so
   // that none of the normal images seen so far is flagged and some unseen normal variation is tolerated.
-  static void set_threshold(const std::vector<float>& scores, ModelInfo& info) {
+  static void set_threshold(const std::vector<float>& scores, ValidationScores& summary, float& threshold) {
     const auto [mean, stddev] = mean_and_stddev(scores);
-    info.validation.mean = float(mean);
-    info.validation.stddev = float(stddev);
-    info.validation.max = *std::max_element(scores.begin(), scores.end());
-    info.threshold = info.validation.max + 2.0f * info.validation.stddev;
+    summary.mean = float(mean);
+    summary.stddev = float(stddev);
+    summary.max = *std::max_element(scores.begin(), scores.end());
+    threshold = summary.max + 2.0f * summary.stddev;
   }
 
   Provenance provenance() const {
