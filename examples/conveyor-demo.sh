@@ -42,7 +42,9 @@ progress_lines() {
          if (total > 0 && int(10 * step / total) > shown) {
            shown = int(10 * step / total)
            printf "  step %d of %d, loss %.2f, about %d s left\n", step, total, field("loss"), field("eta-seconds"); fflush() } }
-       /: training-done,/ { printf "  model written in %d s, threshold %s\n", field("seconds"), field("threshold") }
+       /: training-done,/ { int8 = field("int8-threshold")
+         printf "  model written in %d s, threshold %.4f%s\n", field("seconds"), field("threshold"),
+           int8 == "" ? "" : sprintf(" (exact maps), %.4f for the int8 maps of fast mode", int8) }
        /: training-failed,/ { print "  " $0 }
        /^(ERROR|WARNING)/ { print; fflush() }'
 }

@@ -134,6 +134,10 @@ TrainResult train_from_folders(const std::vector<std::string>& folders, const Tr
   std::printf("wrote %s (model id %s)\n", output.c_str(), info.model_id.c_str());
   std::printf("threshold %.4f (held-out normal scores: mean %.4f, max %.4f over %lld images)\n", info.threshold,
               info.validation.mean, info.validation.max, (long long)info.provenance.validation_images);
+  if (info.int8_threshold) {
+    std::printf("int8 threshold %.4f for fast mode on a CPU (the same images' int8 scores: mean %.4f, max %.4f)\n",
+                *info.int8_threshold, info.int8_validation.mean, info.int8_validation.max);
+  }
   if (info.provenance.teacher_random) std::printf("note: trained with a RANDOM teacher (%s)\n", info.provenance.teacher_origin.c_str());
   return result;
 }

@@ -16,6 +16,7 @@
 #include "efficientad/errors.h"
 #include "image/image_tensors.h"
 #include "inference/detection.h"
+#include "inference/int8_pdn.h"
 #include "inference/map_computer.h"
 #include "training/penalty_images.h"
 #include "training/quantile.h"
@@ -101,8 +102,11 @@ class Trainer {
     penalty_ = std::make_unique<PenaltyImages>(options.penalty_folder, g_.input_width, g_.input_height, warn);
     runner_ = std::make_unique<StepRunner>(nets_, options.precision, torch_device_);
     // Progress: the statistics pass costs about one teacher forward per image, a step about ten.
-    // Calibration runs the held-out images twice (exact, then int8 maps).
-    total_work_ = double(split_.train.size()) * 0.1 + double(o_.steps) + double(split_.validation.size()) * 0.4;
+    // Calibration runs the held-out images through the exact maps, and again through the int8 ones where fast
+    // mode will compute those (see int8_validation_scores).
+    calibrates_int8_ = device_ == Device::Cpu && Int8Pdn::available();
+    calibration_images_ = split_.validation.size() * (calibrates_int8_ ? 2 : 1);
+    total_work_ = double(split_.train.size()) * 0.1 + double(o_.steps) + double(calibration_images_) * 0.2;
   }
 
   TrainResult run(const std::string& output_path) {
@@ -240,8 +244,7 @@ class Trainer {
       maps.push_back(exact.compute(pack_batch({pixels}, g_.input_width, g_.input_height)));
       append_resized(maps.back().st, st_values);
       append_resized(maps.back().ae, ae_values);
-      report_phase(TrainProgress::Phase::Calibration, i + 1, split_.validation.size(),
-                   0.1 * double(split_.train.size()) + double(o_.steps) + 0.2 * double(i + 1));
+      report_calibration(i + 1);
     }
     info.quantiles.st_a = float(quantile(st_values, 0.9));
     info.quantiles.st_b = float(quantile(st_values, 0.995));
@@ -275,7 +278,7 @@ class Trainer {
   // The held-out images' scores on the int8 maps that fast mode computes on a CPU; none where training runs
   // elsewhere or the build has no int8 path.
   std::vector<float> int8_validation_scores(const ModelInfo& info) {
-    if (device_ != Device::Cpu) return {};
+    if (!calibrates_int8_) return {};
     const MapComputer fast(nets_, Mode::Fast, device_);
     if (!fast.runs_int8()) return {};
     std::vector<float> scores;
@@ -283,8 +286,7 @@ class Trainer {
       check_cancel(cancel_);
       const uint8_t* pixels = images_.image(split_.validation[i]).data();
       scores.push_back(image_score(fast.compute(pack_batch({pixels}, g_.input_width, g_.input_height)), info));
-      report_phase(TrainProgress::Phase::Calibration, i + 1, split_.validation.size(),
-                   0.1 * double(split_.train.size()) + double(o_.steps) + 0.2 * double(split_.validation.size() + i + 1));
+      report_calibration(split_.validation.size() + i + 1);
     }
     return scores;
   }
@@ -332,6 +334,11 @@ class Trainer {
     report(p, work_done);
   }
 
+  void report_calibration(size_t done) const {
+    report_phase(TrainProgress::Phase::Calibration, done, calibration_images_,
+                 0.1 * double(split_.train.size()) + double(o_.steps) + 0.2 * double(done));
+  }
+
   void report_step(int64_t step, const StepLosses& losses, double loop_seconds) const {
     TrainProgress p;
     p.phase = TrainProgress::Phase::Training;
@@ -362,6 +369,8 @@ class Trainer {
   std::unique_ptr<StepRunner> runner_;
   double total_work_ = 0;
   std::vector<at::Tensor> cache_;  // normalised teacher outputs of training images, by image index
+  bool calibrates_int8_ = false;
+  size_t calibration_images_ = 0;  // held-out images times calibration passes
   LossWindow recent_losses_{kLossWindowSteps};
 };
 
