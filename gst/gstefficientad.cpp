@@ -553,7 +553,8 @@ install_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_float ("threshold", "Threshold",
           "Image score above which a frame is anomalous, in normalised map units (0.1 = the 99.5 % quantile of "
-          "normal pixels); -1 uses the model's calibrated threshold, which reading the property then returns. "
+          "normal pixels); -1 uses the model's calibrated threshold for the maps this element computes (its int8 "
+          "one in fast mode on a CPU, where the model has one), which reading the property then returns. "
           "Can be changed while playing", -1.0f, G_MAXFLOAT, DEFAULT_THRESHOLD, rw_playing));
   g_object_class_install_property (gobject_class, PROP_INFERENCE_INTERVAL,
       g_param_spec_uint ("inference-interval", "Inference interval",

@@ -69,7 +69,8 @@ for target in $targets; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
-    slowest=$(sed -n 's/^stat::slowest_unit_time_sec: *//p' "$log")
+    slowest=$(sed -n 's/^stat::slowest_unit_time_sec: *//p' "$log")  # whole seconds
+    [ "${slowest:-0}" -gt 0 ] || slowest="<1"
     echo "$target: $runs runs in ${seconds} s ($speed/s), $cov, corpus $(ls "$work/corpus/$target" | wc -l) inputs," \
       "slowest input ${slowest} s (limit ${timeout} s)"
   else

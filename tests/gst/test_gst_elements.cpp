@@ -238,6 +238,24 @@ GST_START_TEST(threshold_changes_while_playing) {
 }
 GST_END_TEST;
 
+// threshold=-1 is the model's threshold for the maps the element computes: the int8 one in fast mode on a CPU.
+GST_START_TEST(calibrated_threshold_follows_the_mode) {
+  const std::string int8_model = folder + "/int8.efad";
+  test::write_random_model(int8_model, efficientad::ModelGeometry{}, 3, 0.55f);
+  for (const char* mode : {"fast", "exact"}) {
+    GstHarness* h = detector("model-file=" + int8_model + " device=cpu mode=" + mode);
+    GstBuffer* out = push_pull(h, GST_VIDEO_FORMAT_RGB, 320, 240, 0);
+    const gfloat expected = std::string(mode) == "fast" ? 0.55f : 0.4f;
+    fail_unless_equals_float(gst_buffer_get_anomaly_meta(out)->threshold, expected);
+    gfloat reported = 0;
+    g_object_get(h->element, "threshold", &reported, nullptr);
+    fail_unless_equals_float(reported, expected);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST(messages_at_edges_with_hysteresis) {
   GstHarness* h = detector("alarm-on-frames=2 alarm-off-frames=2");
   GstBus* bus = gst_bus_new();
@@ -765,7 +783,8 @@ int main(int argc, char** argv) {
   // One process: LibTorch's OpenMP pool (used by the fixtures) does not survive fork().
   return test::run_cases("gst_elements", {
       {"positive", TESTS(meta_has_map_rect_and_model, every_format_gets_meta, caps_change_mid_stream, roi_sets_the_rectangle,
-                         inference_interval_skips_frames, threshold_changes_while_playing, messages_at_edges_with_hysteresis,
+                         inference_interval_skips_frames, threshold_changes_while_playing,
+                         calibrated_threshold_follows_the_mode, messages_at_edges_with_hysteresis,
                          overlay_draws_only_where_the_map_is_high, detector_then_overlay,
                          meta_copies_and_scales_with_the_frame, state_cycles, model_swaps_while_playing,
                          model_waiting_for_a_frame_is_superseded_with_a_message,

@@ -51,7 +51,8 @@ std::string temp_folder(const std::string& tag) {
   return buffer.data();
 }
 
-void write_random_model(const std::string& path, const efficientad::ModelGeometry& g, unsigned seed) {
+void write_random_model(const std::string& path, const efficientad::ModelGeometry& g, unsigned seed,
+                        std::optional<float> int8_threshold) {
   using namespace efficientad::detail;
   at::manual_seed(seed);
   Networks n;
@@ -73,6 +74,8 @@ void write_random_model(const std::string& path, const efficientad::ModelGeometr
   info.quantiles = {0.0f, at::quantile(raw.st, 0.995).item<float>(), 0.0f, at::quantile(raw.ae, 0.995).item<float>()};
   info.threshold = 0.4f;
   info.validation = {0.1f, 0.05f, 0.2f};
+  info.int8_threshold = int8_threshold;
+  if (int8_threshold) info.int8_validation = {0.15f, 0.05f, 0.25f};
   info.provenance.steps = 0;
   info.provenance.train_images = 2;
   info.provenance.validation_images = 1;

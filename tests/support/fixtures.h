@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,10 @@ namespace test {
 // A fresh empty folder under $TMPDIR (or /tmp), removed with its contents when this process exits.
 std::string temp_folder(const std::string& tag);
 
-// Writes a model with random weights, plausible statistics and quantiles (no training, about a second).
-void write_random_model(const std::string& path, const efficientad::ModelGeometry& geometry, unsigned seed = 1);
+// Writes a model with random weights, plausible statistics and quantiles (no training, about a second); its
+// threshold is 0.4, and `int8_threshold` the one for int8 maps if given (else none, as in older models).
+void write_random_model(const std::string& path, const efficientad::ModelGeometry& geometry, unsigned seed = 1,
+                        std::optional<float> int8_threshold = std::nullopt);
 
 // A deterministic textured RGB image.
 efficientad::Image textured_image(int width, int height, unsigned seed);
