@@ -2,9 +2,10 @@
 # Builds the libFuzzer targets with clang, AddressSanitizer and UndefinedBehaviorSanitizer (the whole engine and
 # plugin coverage-instrumented, so that libFuzzer is guided by the parsers themselves) in their own build
 # folder and runs each for FUZZ_SECONDS seconds (default 30) on seeds made by the project's own code. Fails on
-# any crash, sanitizer report, leak, input slower than 5 s (30 s for fuzz_element) or using more than 2 GB; a failing input is kept in
-# $FUZZ_ARTIFACTS (default build-fuzz/artifacts) to add to tests/fuzz/regressions/TARGET/. Inputs found there
-# earlier run first, as regression tests. Prints executions, executions/s and coverage per target.
+# any crash, sanitizer report, leak, input slower than 5 s (30 s for fuzz_element) or using more than 2 GB; a
+# failing input is kept in $FUZZ_ARTIFACTS (default build-fuzz/artifacts) to add to
+# tests/fuzz/regressions/TARGET/. Inputs found there earlier run first, as regression tests. Prints executions,
+# executions/s, coverage and the slowest input per target.
 #   tests/fuzz/run.sh [TARGET...]
 set -eu
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,11 +45,12 @@ export EFFICIENTAD_KEEP_TEST_FILES=
 
 failures=0
 for target in $targets; do
+  timeout=5  # seconds per input
   case $target in
-    fuzz_model_file) seeds=model_file max_len=65536 timeout=5 ;;
-    fuzz_pytorch) seeds=pytorch max_len=16384 timeout=5 ;;
-    fuzz_tfjs) seeds=tfjs max_len=16384 timeout=5 ;;
-    fuzz_image) seeds=image max_len=65536 timeout=5 ;;
+    fuzz_model_file) seeds=model_file max_len=65536 ;;
+    fuzz_pytorch) seeds=pytorch max_len=16384 ;;
+    fuzz_tfjs) seeds=tfjs max_len=16384 ;;
+    fuzz_image) seeds=image max_len=65536 ;;
     # Every analysed frame runs the networks (0.2-1 s under ASan on 2 cores, and once over 5 s in CI on a busy VM):
     # a hang still fails, a slow neighbour does not.
     fuzz_element) seeds=element max_len=16384 timeout=30 ;;

@@ -18,7 +18,6 @@ struct Detector::Impl {
   detail::LoadedModel model;
   Device device;
   Mode mode;
-  float calibrated_threshold = 0;
   std::atomic<float> threshold;
   std::unique_ptr<detail::MapComputer> maps;
 };
@@ -30,10 +29,7 @@ Detector::Detector(const std::string& model_path, const DetectorOptions& options
     detail::set_cpu_threads(options.threads);
     impl_->model = detail::load_model(model_path);
     impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device);
-    const ModelInfo& info = impl_->model.info;
-    impl_->calibrated_threshold =
-        impl_->maps->runs_int8() && info.int8_threshold ? *info.int8_threshold : info.threshold;
-    impl_->threshold = impl_->calibrated_threshold;
+    impl_->threshold = calibrated_threshold();
   });
 }
 
@@ -76,7 +72,10 @@ Detection Detector::detect(const ImageView& image, const MapOptions& options) {
 const ModelInfo& Detector::info() const { return impl_->model.info; }
 Device Detector::device() const { return impl_->device; }
 Mode Detector::mode() const { return impl_->mode; }
-float Detector::calibrated_threshold() const { return impl_->calibrated_threshold; }
+float Detector::calibrated_threshold() const {
+  const ModelInfo& info = impl_->model.info;
+  return impl_->maps->runs_int8() && info.int8_threshold ? *info.int8_threshold : info.threshold;
+}
 float Detector::threshold() const { return impl_->threshold; }
 
 void Detector::set_threshold(float threshold) {

@@ -74,6 +74,10 @@ at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_im
   return at::tensor(maxima);
 }
 
+bool MapComputer::uses_int8(Mode mode, Device device) {
+  return mode == Mode::Fast && device == Device::Cpu && Int8Pdn::available();
+}
+
 MapComputer::MapComputer(const Networks& nets, Mode mode, Device device)
     : mode_(mode), device_(torch_device(device)), nets_(nets) {
   at::NoGradGuard no_grad;
@@ -88,7 +92,7 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device)
 
   if (mode == Mode::Fast) {
     fold_teacher_statistics(nets_.teacher.layers.back(), nets_.teacher_mean, nets_.teacher_std);
-    if (device_.is_cpu() && Int8Pdn::available()) {
+    if (uses_int8(mode, device)) {
       teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry);
       student_int8_ = compile_int8(nets_.student, nets.student_activation_max, nets.geometry);
       precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";

@@ -25,6 +25,8 @@ class MapComputer {
   // on the CPU it runs teacher and student in int8 (oneDNN, calibrated activation ranges) when the build has
   // oneDNN, and everything else in bf16 where the CPU has it natively, else fp32.
   MapComputer(const Networks& nets, Mode mode, Device device);  // device: resolved (never Auto)
+  // Whether a MapComputer for `mode` on `device` runs teacher and student in int8.
+  static bool uses_int8(Mode mode, Device device);
   ~MapComputer();
   RawMaps compute(const at::Tensor& rgb_u8_nhwc) const;
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"

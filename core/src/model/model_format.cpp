@@ -69,6 +69,22 @@ std::string optional_value(const Container& c, const std::string& key) {
   return it == c.header.end() ? std::string() : it->second;
 }
 
+// A threshold and the held-out scores it came from: PREFIXthreshold, PREFIXvalidation.{mean,stddev,max}.
+void write_threshold(Container& c, const std::string& prefix, float threshold, const ValidationScores& v) {
+  c.header[prefix + "threshold"] = format_float(threshold);
+  c.header[prefix + "validation.mean"] = format_float(v.mean);
+  c.header[prefix + "validation.stddev"] = format_float(v.stddev);
+  c.header[prefix + "validation.max"] = format_float(v.max);
+}
+
+float parse_threshold(const Container& c, const std::string& prefix, const std::string& source, ValidationScores& v) {
+  const float threshold = parse_float(c, prefix + "threshold", source);
+  v.mean = parse_float(c, prefix + "validation.mean", source);
+  v.stddev = parse_float(c, prefix + "validation.stddev", source);
+  v.max = parse_float(c, prefix + "validation.max", source);
+  return threshold;
+}
+
 Variant parse_file_variant(const Container& c, const std::string& source) {
   const std::string& text = c.value("variant", source);
   if (text == "S") return Variant::Small;
@@ -140,16 +156,8 @@ void write_model_header(const ModelInfo& info, Container& c) {
   h["quantile.st_b"] = format_float(info.quantiles.st_b);
   h["quantile.ae_a"] = format_float(info.quantiles.ae_a);
   h["quantile.ae_b"] = format_float(info.quantiles.ae_b);
-  h["threshold"] = format_float(info.threshold);
-  h["validation.mean"] = format_float(info.validation.mean);
-  h["validation.stddev"] = format_float(info.validation.stddev);
-  h["validation.max"] = format_float(info.validation.max);
-  if (info.int8_threshold) {
-    h["int8.threshold"] = format_float(*info.int8_threshold);
-    h["int8.validation.mean"] = format_float(info.int8_validation.mean);
-    h["int8.validation.stddev"] = format_float(info.int8_validation.stddev);
-    h["int8.validation.max"] = format_float(info.int8_validation.max);
-  }
+  write_threshold(c, "", info.threshold, info.validation);
+  if (info.int8_threshold) write_threshold(c, "int8.", *info.int8_threshold, info.int8_validation);
   h["provenance.steps"] = std::to_string(p.steps);
   h["provenance.train_images"] = std::to_string(p.train_images);
   h["provenance.validation_images"] = std::to_string(p.validation_images);
@@ -195,16 +203,8 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
   if (!(q.st_b > q.st_a) || !(q.ae_b > q.ae_a)) {
     throw ModelFileError(source + ": map quantiles are degenerate (q_b <= q_a); re-train with more varied images");
   }
-  info.threshold = parse_float(c, "threshold", source);
-  info.validation.mean = parse_float(c, "validation.mean", source);
-  info.validation.stddev = parse_float(c, "validation.stddev", source);
-  info.validation.max = parse_float(c, "validation.max", source);
-  if (c.header.count("int8.threshold")) {
-    info.int8_threshold = parse_float(c, "int8.threshold", source);
-    info.int8_validation.mean = parse_float(c, "int8.validation.mean", source);
-    info.int8_validation.stddev = parse_float(c, "int8.validation.stddev", source);
-    info.int8_validation.max = parse_float(c, "int8.validation.max", source);
-  }
+  info.threshold = parse_threshold(c, "", source, info.validation);
+  if (c.header.count("int8.threshold")) info.int8_threshold = parse_threshold(c, "int8.", source, info.int8_validation);
 
   auto& p = info.provenance;
   p.steps = parse_integer(c, "provenance.steps", source);

@@ -54,6 +54,16 @@ std::string describe_file(const std::string& path) {
          variant_name(variant) + "\n" + "origin:            " + c.value("origin", path) + "\n";
 }
 
+namespace {
+
+std::string scores_text(const ValidationScores& v) {
+  std::ostringstream out;
+  out << "mean " << v.mean << ", std " << v.stddev << ", max " << v.max;
+  return out.str();
+}
+
+}  // namespace
+
 std::string describe(const ModelInfo& info) {
   const auto& g = info.geometry;
   const auto& p = info.provenance;
@@ -65,12 +75,11 @@ std::string describe(const ModelInfo& info) {
       << (g.padding ? "on" : "off") << ", feature map " << g.feature_width() << "x" << g.feature_height() << ")\n"
       << "map quantiles:     local q_a=" << info.quantiles.st_a << " q_b=" << info.quantiles.st_b
       << ", global q_a=" << info.quantiles.ae_a << " q_b=" << info.quantiles.ae_b << "\n"
-      << "threshold:         " << info.threshold << " (held-out normal scores: mean " << info.validation.mean
-      << ", std " << info.validation.stddev << ", max " << info.validation.max << ")\n";
+      << "threshold:         " << info.threshold << " (held-out normal scores: " << scores_text(info.validation)
+      << ")\n";
   if (info.int8_threshold) {
-    out << "int8 threshold:    " << *info.int8_threshold << " (fast mode on a CPU; its held-out scores: mean "
-        << info.int8_validation.mean << ", std " << info.int8_validation.stddev << ", max " << info.int8_validation.max
-        << ")\n";
+    out << "int8 threshold:    " << *info.int8_threshold << " (fast mode on a CPU; its held-out scores: "
+        << scores_text(info.int8_validation) << ")\n";
   } else {
     out << "int8 threshold:    none recorded (fast mode on a CPU uses the threshold above)\n";
   }

@@ -16,7 +16,6 @@
 #include "efficientad/errors.h"
 #include "image/image_tensors.h"
 #include "inference/detection.h"
-#include "inference/int8_pdn.h"
 #include "inference/map_computer.h"
 #include "training/penalty_images.h"
 #include "training/quantile.h"
@@ -102,11 +101,7 @@ class Trainer {
     penalty_ = std::make_unique<PenaltyImages>(options.penalty_folder, g_.input_width, g_.input_height, warn);
     runner_ = std::make_unique<StepRunner>(nets_, options.precision, torch_device_);
     // Progress: the statistics pass costs about one teacher forward per image, a step about ten.
-    // Calibration runs the held-out images through the exact maps, and again through the int8 ones where fast
-    // mode will compute those (see int8_validation_scores).
-    calibrates_int8_ = device_ == Device::Cpu && Int8Pdn::available();
-    calibration_images_ = split_.validation.size() * (calibrates_int8_ ? 2 : 1);
-    total_work_ = double(split_.train.size()) * 0.1 + double(o_.steps) + double(calibration_images_) * 0.2;
+    total_work_ = double(split_.train.size()) * 0.1 + double(o_.steps) + double(calibration_images()) * 0.2;
   }
 
   TrainResult run(const std::string& output_path) {
@@ -278,9 +273,8 @@ class Trainer {
   // The held-out images' scores on the int8 maps that fast mode computes on a CPU; none where training runs
   // elsewhere or the build has no int8 path.
   std::vector<float> int8_validation_scores(const ModelInfo& info) {
-    if (!calibrates_int8_) return {};
+    if (!MapComputer::uses_int8(Mode::Fast, device_)) return {};
     const MapComputer fast(nets_, Mode::Fast, device_);
-    if (!fast.runs_int8()) return {};
     std::vector<float> scores;
     for (size_t i = 0; i < split_.validation.size(); ++i) {
       check_cancel(cancel_);
@@ -334,8 +328,14 @@ class Trainer {
     report(p, work_done);
   }
 
+  // Calibration runs the held-out images through the exact maps, and again through the int8 ones where fast
+  // mode computes those (int8_validation_scores).
+  size_t calibration_images() const {
+    return split_.validation.size() * (MapComputer::uses_int8(Mode::Fast, device_) ? 2 : 1);
+  }
+
   void report_calibration(size_t done) const {
-    report_phase(TrainProgress::Phase::Calibration, done, calibration_images_,
+    report_phase(TrainProgress::Phase::Calibration, done, calibration_images(),
                  0.1 * double(split_.train.size()) + double(o_.steps) + 0.2 * double(done));
   }
 
@@ -369,8 +369,6 @@ class Trainer {
   std::unique_ptr<StepRunner> runner_;
   double total_work_ = 0;
   std::vector<at::Tensor> cache_;  // normalised teacher outputs of training images, by image index
-  bool calibrates_int8_ = false;
-  size_t calibration_images_ = 0;  // held-out images times calibration passes
   LossWindow recent_losses_{kLossWindowSteps};
 };
 
