@@ -547,7 +547,7 @@ install_properties (GObjectClass * gobject_class)
   efficientad::gst::install_common_properties (gobject_class, PROP_COMMON_FIRST, {
         {"Where the networks run (applies at start)", rw_ready},
         {"Inference precision (applies at start)", rw_ready},
-        {"CPU threads for the networks; 0 = one per core (applies at start)", rw_ready},
+        {"CPU threads for the networks (applies at start); 0 = one per core that other work leaves free, re-checked every second", rw_ready},
         {"Rectangle of the frame to inspect, \"x,y,width,height\" in pixels; empty for the whole frame. Clipped "
               "to the frame", rw_playing}});
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,

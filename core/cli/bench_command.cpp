@@ -24,7 +24,9 @@ const char* const kBenchUsage =
     "  --warmup N             untimed rounds first (default 3)\n"
     "  --train-steps N        timed training steps per contender, 0 to skip (default 5)\n"
     "  --device D[,..]        auto, cpu or cuda (default cpu); a device this machine lacks is reported and skipped\n"
-    "  --threads N            CPU threads (default: one per core)\n";
+    "  --threads N            CPU threads (default: one per core)\n"
+    "  --contention           also time fast inference while another process keeps one core busy: at one\n"
+    "                         thread per core, at 1 thread and with the detector's adaptive default (CPU)\n";
 
 namespace {
 
@@ -44,7 +46,7 @@ std::vector<std::string> split_list(const std::string& text) {
 
 int bench_command(const std::vector<std::string>& argv) {
   const Args args(argv, {"variant", "input-size", "model", "batch", "iterations", "warmup", "train-steps", "device", "threads"},
-                  {"padding"});
+                  {"padding", "contention"});
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals().front() + "'");
   BenchmarkOptions o;
   parse_size(args.get("input-size", "256"), o.geometry.input_width, o.geometry.input_height);
@@ -54,6 +56,7 @@ int bench_command(const std::vector<std::string>& argv) {
   o.warmup = int(args.get_int("warmup", 3, 0, 100000));
   const int train_steps = int(args.get_int("train-steps", 5, 0, 100000));
   o.threads = int(args.get_int("threads", 0, 0, 1024));
+  o.contention = args.flag("contention");
   const auto variants = split_list(args.get("variant", "S"));
   const auto batches = split_list(args.get("batch", "1"));
   const auto devices = split_list(args.get("device", "cpu"));

@@ -28,7 +28,7 @@ const char* const kInferUsage =
     "  --threshold X          decision threshold (default: the model's calibrated one)\n"
     "  --batch N              images per network call (default 1)\n"
     "  --device auto|cpu|cuda where to run (default auto)\n"
-    "  --threads N            CPU threads (default: one per core)\n"
+    "  --threads N            CPU threads (default 0: one per core that other work leaves free)\n"
     "  --fail-on-anomaly      exit with status 3 when any image is anomalous\n";
 
 namespace {

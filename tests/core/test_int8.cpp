@@ -1,7 +1,10 @@
 // The int8 teacher/student of the fast mode against the fp32 networks: small relative error for S, S with
-// padding and M; batches equal single images; uncalibrated or malformed layers are refused.
+// padding and M; batches equal single images; per-channel activation ranges, which leave a channel that fires
+// only on defects unclipped; uncalibrated or malformed layers and calibrations are refused.
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -51,6 +54,40 @@ void expect_invalid(const std::vector<core::Int8LayerWeights>& layers, const cha
   }
 }
 
+// A two-layer network on raw pixels: hidden channel 0 fires only on reddish pixels ((R - G - B) / 255 x 0.55, zero
+// on grey), channels 1-7 on brightness (up to 1 for white); the output layer passes channel 0 through.
+struct RedDetector {
+  core::Pdn net;
+  std::vector<core::Int8LayerWeights> layers;
+  RedDetector() {
+    const core::ConvSpec hidden{"hidden", 3, 8, 1, 1, 0, true, false}, out{"out", 8, 1, 1, 1, 0, false, false};
+    std::vector<float> w(8 * 3, 0.0f);
+    w[0] = 0.55f / 255, w[1] = -0.55f / 255, w[2] = -0.55f / 255;
+    for (int c = 1; c < 8; ++c) w[size_t(c * 3)] = w[size_t(c * 3 + 1)] = w[size_t(c * 3 + 2)] = float(c) / 7 / 765;
+    std::vector<float> pass(8, 0.0f);
+    pass[0] = 1.0f;
+    layers = {{hidden, w, std::vector<float>(8, 0.0f), {}}, {out, pass, {0.0f}, {}}};
+    for (const auto& l : layers) {
+      const auto& sp = l.spec;
+      net.layers.push_back({sp, at::tensor(l.weight).view({sp.out_channels, sp.in_channels, 1, 1}), at::tensor(l.bias)});
+    }
+  }
+  // Channel 0 on a (R, G, B) pixel, in fp32.
+  static float red_response(float r, float g, float b) { return std::max(0.0f, 0.55f * (r - g - b) / 255); }
+};
+
+// Runs the red detector in int8 with ranges from `activation_max` on an 8x8 image of one pixel colour.
+float int8_red_response(RedDetector d, const at::Tensor& activation_max, const uint8_t (&pixel)[3]) {
+  const std::vector<std::vector<float>> ranges = core::activation_ranges(d.net, activation_max);
+  d.layers[0].activation_range = ranges.at(0);
+  core::Int8Pdn pdn(d.layers, false, 8, 8);
+  std::vector<uint8_t> image(8 * 8 * 3);
+  for (size_t i = 0; i < image.size(); ++i) image[i] = pixel[i % 3];
+  std::vector<float> out(8 * 8);
+  pdn.run(image.data(), 1, out.data());
+  return out[27];
+}
+
 }  // namespace
 
 START_TEST(int8_close_to_fp32) {
@@ -64,16 +101,63 @@ START_TEST(int8_close_to_fp32) {
 }
 END_TEST
 
+START_TEST(channel_quiet_on_normal_images_is_not_clipped) {
+  // Calibrated on grey images: channel 0 never fired (the 1e-6 a dead channel keeps), the others up to 1.
+  std::vector<float> maxima = {1e-6f};
+  for (int c = 1; c < 8; ++c) maxima.push_back(float(c) / 7);
+  const RedDetector d;
+  const std::vector<std::vector<float>> ranges = core::activation_ranges(d.net, at::tensor(maxima));
+  ck_assert_float_eq_tol(ranges[0][0], core::kActivationHeadroom * core::kQuietChannelFloor, 1e-6);
+  ck_assert_float_eq_tol(ranges[0][7], core::kActivationHeadroom * 1.0f, 1e-6);
+  ck_assert_float_eq_tol(ranges[0][1], core::kActivationHeadroom * std::max(1.0f / 7, core::kQuietChannelFloor), 1e-6);
+  // A red defect drives channel 0 to 0.3, 30 % of the layer's largest normal activation: represented, not
+  // clipped to the ~1e-6 its own normal range would give.
+  const uint8_t red[3] = {200, 30, 30};
+  const float expected = RedDetector::red_response(200, 30, 30);
+  const float got = int8_red_response(d, at::tensor(maxima), red);
+  std::printf("defect-only channel: fp32 %.4f, int8 %.4f (range %.3f)\n", expected, got, ranges[0][0]);
+  ck_assert_msg(std::abs(got - expected) < 0.01f * expected, "int8 %f vs fp32 %f", got, expected);
+  const uint8_t grey[3] = {128, 128, 128};
+  ck_assert_float_eq_tol(int8_red_response(d, at::tensor(maxima), grey), 0.0f, 1e-6);
+}
+END_TEST
+
+START_TEST(per_layer_calibration_of_older_models_gives_every_channel_the_layer_range) {
+  const RedDetector d;
+  const auto ranges = core::activation_ranges(d.net, at::tensor(std::vector<float>{2.0f}));
+  ck_assert_uint_eq(ranges.size(), 1);
+  ck_assert_uint_eq(ranges[0].size(), 8);
+  for (float r : ranges[0]) ck_assert_float_eq_tol(r, core::kActivationHeadroom * 2.0f, 1e-6);
+}
+END_TEST
+
+START_TEST(calibration_of_the_wrong_size_is_refused_n) {
+  const RedDetector d;
+  for (size_t n : {0, 2, 7, 9}) {
+    try {
+      core::activation_ranges(d.net, at::ones({int64_t(n)}));
+      ck_abort_msg("%zu activation maxima accepted for 1 hidden layer of 8 channels", n);
+    } catch (const InvalidArgument& e) {
+      ck_assert_msg(std::strstr(e.what(), "activation maxima"), "%s", e.what());
+    }
+  }
+}
+END_TEST
+
 START_TEST(int8_refuses_bad_layers_n) {
   const auto specs = core::pdn_layers(Variant::Small, 384, false);
   std::vector<core::Int8LayerWeights> layers;
   for (const auto& spec : specs) {
     const size_t w = size_t(spec.out_channels * spec.in_channels * spec.kernel * spec.kernel);
-    layers.push_back({spec, std::vector<float>(w, 0.01f), std::vector<float>(size_t(spec.out_channels), 0.0f), 1.0f});
+    const auto oc = size_t(spec.out_channels);
+    layers.push_back({spec, std::vector<float>(w, 0.01f), std::vector<float>(oc, 0.0f), std::vector<float>(oc, 1.0f)});
   }
   auto uncalibrated = layers;
-  uncalibrated[1].activation_max = 0.0f;
+  uncalibrated[1].activation_range[5] = 0.0f;
   expect_invalid(uncalibrated, "not calibrated");
+  auto per_layer_range = layers;
+  per_layer_range[0].activation_range = {1.0f};
+  expect_invalid(per_layer_range, "one range per channel");
   auto short_weights = layers;
   short_weights[2].weight.pop_back();
   expect_invalid(short_weights, "wrong size");
@@ -90,6 +174,8 @@ int main() {
     return 77;
   }
   return test::run_cases("int8", {
-      {"int8", TESTS(int8_close_to_fp32, int8_refuses_bad_layers_n)},
+      {"positive", TESTS(int8_close_to_fp32, channel_quiet_on_normal_images_is_not_clipped,
+                         per_layer_calibration_of_older_models_gives_every_channel_the_layer_range)},
+      {"negative", TESTS(int8_refuses_bad_layers_n, calibration_of_the_wrong_size_is_refused_n)},
   }, test::Fork::None);
 }

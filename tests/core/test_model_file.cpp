@@ -10,6 +10,7 @@
 #include "efficientad/errors.h"
 #include "efficientad/model.h"
 #include "model/model_file.h"
+#include "inference/map_computer.h"
 #include "model/model_format.h"
 #include "test_helpers.h"
 
@@ -138,8 +139,33 @@ START_TEST(wrong_shapes_and_tensors_n) {
       },
       "needs 128x3x4x4");
   expect_edit_rejected([](Container& c) { c.tensors.pop_back(); }, "is missing");
+  expect_edit_rejected(  // neither per channel (640) nor per layer (3)
+      [](Container& c) {
+        auto& t = tensor(c, "teacher.activation_max");
+        t.shape = {5};
+        t.values.resize(5);
+      },
+      "'teacher.activation_max' has shape 5 but an EfficientAD-S model needs 640");
   expect_edit_rejected([](Container& c) { c.tensors.push_back({"extra", {1}, {1.0f}}); }, "unexpected tensor");
   expect_edit_rejected([](Container& c) { c.header["variant"] = "M"; }, "EfficientAD-M model");
+}
+END_TEST
+
+// Models written before per-channel calibration hold one activation maximum per hidden layer: still loaded, and
+// their int8 networks compile with that range on every channel.
+START_TEST(per_layer_activation_maxima_still_load) {
+  Container c = read_container(model_path);
+  for (const char* name : {"teacher.activation_max", "student.activation_max"}) {
+    TensorRecord& t = tensor(c, name);
+    ck_assert_uint_eq(t.values.size(), 128 + 256 + 256);  // per channel of S's hidden layers
+    t.values = {1.5f, 2.5f, 3.5f};
+    t.shape = {3};
+  }
+  write_container(folder + "/per_layer.efad", c);
+  const LoadedModel m = load_model(folder + "/per_layer.efad");
+  ck_assert_int_eq(m.nets.teacher_activation_max.numel(), 3);
+  const auto ranges = activation_ranges(m.nets.teacher, m.nets.teacher_activation_max);
+  ck_assert_float_eq_tol(ranges[2][255], kActivationHeadroom * 3.5f, 1e-6);
 }
 END_TEST
 
@@ -193,7 +219,7 @@ END_TEST
 
 int main() {
   return test::run_cases("model_file", {
-      {"positive", TESTS(round_trip_keeps_everything, teacher_round_trip), 0, setup, teardown},
+      {"positive", TESTS(round_trip_keeps_everything, teacher_round_trip, per_layer_activation_maxima_still_load), 0, setup, teardown},
       {"negative", TESTS(truncated_and_flipped_model_files_n, wrong_shapes_and_tensors_n, inconsistent_header_values_n,
                    invalid_statistics_n, teacher_of_wrong_kind_or_variant_n), 0, setup, teardown},
   }, test::Fork::None);

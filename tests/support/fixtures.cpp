@@ -62,7 +62,11 @@ void write_random_model(const std::string& path, const efficientad::ModelGeometr
   n.autoencoder = make_autoencoder(g);
   n.teacher_mean = at::rand({kTeacherChannels}) * 0.1;
   n.teacher_std = at::rand({kTeacherChannels}) * 0.5 + 0.5;
-  const at::Tensor sample = imagenet_normalize(at::rand({2, 3, g.input_height, g.input_width}));
+  // Calibration images as varied as the tests' inputs: per-pixel noise and smooth blobs (per-channel int8 ranges
+  // clip what the calibration never showed a channel).
+  const at::Tensor noise = at::rand({2, 3, g.input_height, g.input_width});
+  const at::Tensor blobs = at::upsample_bilinear2d(at::rand({2, 3, 8, 8}), {g.input_height, g.input_width}, false);
+  const at::Tensor sample = imagenet_normalize(at::cat({noise, blobs}));
   n.teacher_activation_max = hidden_activation_max(n.teacher, sample);
   n.student_activation_max = hidden_activation_max(n.student, sample);
   efficientad::ModelInfo info;

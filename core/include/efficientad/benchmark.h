@@ -1,6 +1,7 @@
 // Benchmarks that print figures: inference time per image (host image to host map) of the naive fp32 forward vs
 // the exact and fast modes, with peak memory, and training step time of a naive fp32 step vs the optimised ones,
-// all measured in the same run. Batch 1 gives latency, larger batches throughput.
+// all measured in the same run. Batch 1 gives latency, larger batches throughput. Optionally fast inference
+// while another process keeps one core busy, at fixed and adaptive thread counts.
 #pragma once
 
 #include <functional>
@@ -20,6 +21,7 @@ struct BenchmarkOptions {
   int warmup = 3;
   int iterations = 20;
   int train_steps = 5;          // 0 skips the training benchmark
+  bool contention = false;      // also time fast inference with one core kept busy by another process (CPU)
 };
 
 struct BenchmarkRow {
@@ -34,6 +36,8 @@ struct BenchmarkReport {
   std::string setup;            // what was measured, one line
   std::vector<BenchmarkRow> inference;
   std::vector<BenchmarkRow> training;
+  std::vector<BenchmarkRow> contention;  // ratio: to the quiet fast row
+  std::string contention_setup;          // which core was busy, or why the section was skipped
   std::string text() const;     // a table with the targets of the README
 };
 

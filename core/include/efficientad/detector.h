@@ -14,7 +14,9 @@ namespace efficientad {
 struct DetectorOptions {
   Device device = Device::Auto;
   Mode mode = Mode::Fast;
-  int threads = 0;  // CPU threads for the networks; 0 = one per core
+  // CPU threads for the networks; 0 = one per core that other work leaves free, re-checked every second (a
+  // thread on a busy core holds every layer up: see docs/RESULTS.md, "Shared cores").
+  int threads = 0;
 };
 
 class Detector {
@@ -34,6 +36,7 @@ class Detector {
   const ModelInfo& info() const;
   Device device() const;  // the device actually used (never Auto)
   Mode mode() const;
+  int threads() const;  // CPU threads the networks use now
 
   // The model's calibrated threshold for the maps this detector computes: the int8 one when it runs int8 and the
   // model has one (see ModelInfo::int8_threshold), else the exact one. threshold() starts there.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <thread>
 
@@ -33,15 +34,32 @@ void set_cpu_threads(int threads) {
   at::set_num_threads(n);
 }
 
-bool cpu_has_native_bf16() {
+namespace {
+
+// The first line of /proc/cpuinfo that starts with `key` ("flags", "vendor_id"), with a trailing space so that
+// the last word matches " word " too; empty where there is none.
+std::string cpuinfo_line(const char* key) {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) == 0) {
-      return line.find(" avx512_bf16") != std::string::npos || line.find(" amx_bf16") != std::string::npos;
-    }
+    if (line.rfind(key, 0) == 0) return line + ' ';
   }
-  return false;
+  return {};
+}
+
+bool cpu_flags_include_any(std::initializer_list<const char*> flags) {
+  const std::string line = cpuinfo_line("flags");
+  return std::any_of(flags.begin(), flags.end(),
+                     [&](const char* f) { return line.find(' ' + std::string(f) + ' ') != std::string::npos; });
+}
+
+}  // namespace
+
+bool cpu_has_native_bf16() { return cpu_flags_include_any({"avx512_bf16", "amx_bf16"}); }
+
+bool cpu_bf16_outruns_fp32() {
+  const bool amd = cpuinfo_line("vendor_id").find("AuthenticAMD") != std::string::npos;
+  return cpu_flags_include_any({"amx_bf16"}) || (amd && cpu_flags_include_any({"avx512_bf16"}));
 }
 
 }  // namespace efficientad::detail

@@ -1,14 +1,21 @@
 #include "efficientad/benchmark.h"
 
 #include <ATen/Parallel.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
+#include "common/cpu_threads.h"
 #include "common/device.h"
 #include "common/timing.h"
 #include "efficientad/errors.h"
@@ -121,6 +128,10 @@ std::string BenchmarkReport::text() const {
     out << "training step (target: optimised fast step <= 0.40x naive):\n";
     for (const auto& r : training) out << format_row(r);
   }
+  if (!contention_setup.empty()) {
+    out << contention_setup << "\n";
+    for (const auto& r : contention) out << format_row(r);
+  }
   return out.str();
 }
 
@@ -180,8 +191,17 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
       [&] { return optimised_combined(exact.compute(s.images), s.info); },
       [&] { return optimised_combined(fast.compute(s.images), s.info); },
   };
-  const std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
-                                          "fast (" + fast.precision() + ")"};
+  std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
+                                    "fast (" + fast.precision() + ")"};
+  // Where the CPU has bf16 instructions, fast mode's float dtype is a choice (cpu_bf16_outruns_fp32): time the
+  // one not taken as well, so that every run shows whether the choice holds on this CPU.
+  std::unique_ptr<detail::MapComputer> fast_other;
+  if (device == Device::Cpu && detail::cpu_has_native_bf16()) {
+    const at::ScalarType other = detail::cpu_bf16_outruns_fp32() ? at::kFloat : at::kBFloat16;
+    fast_other = std::make_unique<detail::MapComputer>(s.nets, Mode::Fast, device, other);
+    paths.push_back([&] { return optimised_combined(fast_other->compute(s.images), s.info); });
+    names.push_back("fast, not chosen here (" + fast_other->precision() + ")");
+  }
   std::vector<at::Tensor> outputs(paths.size());
   std::vector<std::function<void()>> contenders;
   for (size_t p = 0; p < paths.size(); ++p) contenders.push_back([&, p] { outputs[p] = paths[p](); });
@@ -198,6 +218,82 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
     rows.push_back(row);
   }
+  return rows;
+}
+
+// A process that keeps one core (the last this process may use) busy from construction to destruction: the
+// contention a decoder or another pipeline brings to a factory box.
+class BusyCore {
+ public:
+  BusyCore() : core_(last_usable_core()) {
+    pid_ = fork();
+    if (pid_ == 0) {  // the child only spins: nothing here may take a lock the parent's threads held
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(core_, &one);
+      sched_setaffinity(0, sizeof one, &one);
+      for (volatile uint64_t spin = 0;; spin = spin + 1) {
+      }
+    }
+    if (pid_ < 0) throw Error("benchmark: cannot start the busy process: " + std::string(std::strerror(errno)));
+  }
+  ~BusyCore() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  BusyCore(const BusyCore&) = delete;
+  BusyCore& operator=(const BusyCore&) = delete;
+  int core() const { return core_; }
+
+ private:
+  static int last_usable_core() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    int last = 0;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) last = c;
+    }
+    return last;
+  }
+  int core_;
+  pid_t pid_;
+};
+
+// Fast inference with one core busy: at one thread per core, at one thread, and with the adaptive policy of
+// `threads = 0` (which re-applies its own count each call, as the contenders take turns). The warm-up lasts long
+// enough for the adaptive count to settle.
+std::vector<BenchmarkRow> contention_rows(const BenchmarkOptions& o, const Subject& s, double quiet_fast_ms,
+                                          std::string& setup, const std::function<void(const std::string&)>& log) {
+  const int usable = detail::usable_cores();
+  if (usable < 2) {
+    setup = "contention: skipped, this process may use only one core";
+    return {};
+  }
+  const detail::MapComputer fast(s.nets, Mode::Fast, Device::Cpu);
+  const BusyCore busy;
+  detail::AdaptiveThreads adaptive;
+  const std::vector<std::function<void()>> contenders = {
+      [&] { detail::set_cpu_threads(usable), fast.compute(s.images); },
+      [&] { detail::set_cpu_threads(1), fast.compute(s.images); },
+      [&] { detail::set_cpu_threads(adaptive.update()), fast.compute(s.images); },
+  };
+  if (log) log("contention benchmark: a busy process on core " + std::to_string(busy.core()));
+  const auto start = Clock::now();
+  while (detail::seconds_since(start) < 2.5 * detail::AdaptiveThreads::kIntervalSeconds) {
+    interleaved_rounds(contenders, 1, 0);
+  }
+  const std::vector<double> total = interleaved_rounds(contenders, 0, o.iterations);
+  const std::vector<std::string> names = {
+      "fast, " + std::to_string(usable) + " threads (fixed)", "fast, 1 thread (fixed)",
+      "fast, threads 0 (adaptive: " + std::to_string(adaptive.threads()) + " at the end)"};
+  std::vector<BenchmarkRow> rows;
+  for (size_t c = 0; c < contenders.size(); ++c) {
+    const double ms = total[c] / o.iterations / o.batch;
+    rows.push_back({names[c], ms, ms / quiet_fast_ms, -1, -1});
+  }
+  setup = "fast inference per image with core " + std::to_string(busy.core()) +
+          " kept busy by another process, ratio to quiet fast (targets: adaptive <= 1.5x and <= the 1-thread time):";
+  detail::set_cpu_threads(o.threads);
   return rows;
 }
 
@@ -256,6 +352,9 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
                 device_name(device), at::get_num_threads(), o.iterations, o.warmup);
   report.setup = setup;
   report.inference = inference_rows(o, subject, device, log);
+  if (o.contention && device == Device::Cpu) {
+    report.contention = contention_rows(o, subject, report.inference[2].mean_ms, report.contention_setup, log);
+  }
   if (o.train_steps > 0) report.training = training_rows(o, subject, device, log);
   return report;
 }

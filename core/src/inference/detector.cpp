@@ -1,8 +1,11 @@
 #include "efficientad/detector.h"
 
+#include <ATen/Parallel.h>
+
 #include <atomic>
 #include <cmath>
 
+#include "common/cpu_threads.h"
 #include "common/device.h"
 #include "efficientad/errors.h"
 #include "image/image_ops.h"
@@ -20,13 +23,18 @@ struct Detector::Impl {
   Mode mode;
   std::atomic<float> threshold;
   std::unique_ptr<detail::MapComputer> maps;
+  std::unique_ptr<detail::AdaptiveThreads> adaptive_threads;  // threads = 0 on a CPU
 };
 
 Detector::Detector(const std::string& model_path, const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->worker.run([&] {
     impl_->device = detail::resolve_device(options.device);
     impl_->mode = options.mode;
-    detail::set_cpu_threads(options.threads);
+    if (options.threads > 0 || impl_->device != Device::Cpu) {
+      detail::set_cpu_threads(options.threads);
+    } else {
+      impl_->adaptive_threads = std::make_unique<detail::AdaptiveThreads>();
+    }
     impl_->model = detail::load_model(model_path);
     impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device);
     impl_->threshold = calibrated_threshold();
@@ -51,7 +59,10 @@ std::vector<Detection> Detector::detect(const std::vector<ImageView>& images, co
     pixels.push_back(inputs.back().data());
   }
   detail::RawMaps raw;
-  impl_->worker.run([&] { raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height)); });
+  impl_->worker.run([&] {
+    if (impl_->adaptive_threads) impl_->adaptive_threads->update();
+    raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height));
+  });
 
   std::vector<Detection> out;
   out.reserve(images.size());
@@ -72,6 +83,11 @@ Detection Detector::detect(const ImageView& image, const MapOptions& options) {
 const ModelInfo& Detector::info() const { return impl_->model.info; }
 Device Detector::device() const { return impl_->device; }
 Mode Detector::mode() const { return impl_->mode; }
+int Detector::threads() const {
+  int n = 0;
+  impl_->worker.run([&] { n = at::get_num_threads(); });
+  return n;
+}
 float Detector::calibrated_threshold() const {
   const ModelInfo& info = impl_->model.info;
   return impl_->maps->runs_int8() && info.int8_threshold ? *info.int8_threshold : info.threshold;

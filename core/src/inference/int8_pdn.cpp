@@ -10,6 +10,8 @@
 #include "efficientad/errors.h"
 
 #if EFFICIENTAD_HAVE_ONEDNN
+#include <omp.h>
+
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
 
@@ -38,33 +40,51 @@ struct QuantisedLayer {
   bool hidden;                      // u8 output with ReLU; else fp32 output
 };
 
+// The real value of one u8 step of each output channel of a hidden layer; 1 for the fp32 output layer.
+std::vector<float> output_units(const Int8LayerWeights& l, bool hidden) {
+  const auto oc = size_t(l.spec.out_channels);
+  if (!hidden) return std::vector<float>(oc, 1.0f);
+  if (l.activation_range.size() != oc) {
+    throw InvalidArgument("int8 PDN: layer " + l.spec.name + " is not calibrated (needs one range per channel)");
+  }
+  std::vector<float> units(oc);
+  for (size_t o = 0; o < oc; ++o) {
+    if (!(l.activation_range[o] > 0)) throw InvalidArgument("int8 PDN: layer " + l.spec.name + " is not calibrated");
+    units[o] = l.activation_range[o] / 255.0f;
+  }
+  return units;
+}
+
+// Input channel c of a layer arrives as u8 in steps of input_units[c]: conv(W, x) == conv(W * unit, x_u8), so the
+// units move into the weights, which are then quantised per output channel.
 std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers) {
   std::vector<QuantisedLayer> out;
-  float input_scale = 1.0f;  // the first layer reads raw pixels
+  std::vector<float> input_units(3, 1.0f);  // the first layer reads raw pixels
   for (size_t i = 0; i < layers.size(); ++i) {
     const Int8LayerWeights& l = layers[i];
-    const int64_t oc = l.spec.out_channels, per_oc = l.spec.in_channels * l.spec.kernel * l.spec.kernel;
-    if (int64_t(l.weight.size()) != oc * per_oc || int64_t(l.bias.size()) != oc) {
+    const int64_t oc = l.spec.out_channels, ic = l.spec.in_channels, taps = l.spec.kernel * l.spec.kernel;
+    if (int64_t(l.weight.size()) != oc * ic * taps || int64_t(l.bias.size()) != oc || int64_t(input_units.size()) != ic) {
       throw InvalidArgument("int8 PDN: layer " + l.spec.name + " has weights of the wrong size");
     }
     QuantisedLayer q{l.spec, std::vector<int8_t>(l.weight.size()), std::vector<float>(size_t(oc)),
                      std::vector<float>(size_t(oc)), i + 1 < layers.size()};
-    if (q.hidden && !(l.activation_max > 0)) throw InvalidArgument("int8 PDN: layer " + l.spec.name + " is not calibrated");
-    const float output_unit = q.hidden ? Int8Pdn::kHeadroom * l.activation_max / 255.0f : 1.0f;
+    const std::vector<float> units = output_units(l, q.hidden);
+    std::vector<float> w(size_t(ic * taps));
     for (int64_t o = 0; o < oc; ++o) {
-      const float* w = &l.weight[size_t(o * per_oc)];
       float largest = 0;
-      for (int64_t k = 0; k < per_oc; ++k) largest = std::max(largest, std::abs(w[k]));
-      const float weight_unit = largest > 0 ? largest / 127.0f : 1.0f;
-      for (int64_t k = 0; k < per_oc; ++k) {
-        q.weight[size_t(o * per_oc + k)] = int8_t(std::lround(std::clamp(w[k] / weight_unit, -127.0f, 127.0f)));
+      for (int64_t k = 0; k < ic * taps; ++k) {
+        w[size_t(k)] = l.weight[size_t(o * ic * taps + k)] * input_units[size_t(k / taps)];
+        largest = std::max(largest, std::abs(w[size_t(k)]));
       }
-      const float accumulator_unit = input_scale * weight_unit;
-      q.bias[size_t(o)] = l.bias[size_t(o)] / accumulator_unit;
-      q.output_scale[size_t(o)] = accumulator_unit / output_unit;
+      const float weight_unit = largest > 0 ? largest / 127.0f : 1.0f;
+      for (int64_t k = 0; k < ic * taps; ++k) {
+        q.weight[size_t(o * ic * taps + k)] = int8_t(std::lround(std::clamp(w[size_t(k)] / weight_unit, -127.0f, 127.0f)));
+      }
+      q.bias[size_t(o)] = l.bias[size_t(o)] / weight_unit;
+      q.output_scale[size_t(o)] = weight_unit / units[size_t(o)];
     }
     out.push_back(std::move(q));
-    input_scale = output_unit;
+    input_units = units;
   }
   return out;
 }
@@ -78,8 +98,9 @@ struct Int8Pdn::Impl {
   bool padding;
   int width, height;
 
-  // Primitives and buffers for `built_count` images.
-  int built_count = 0;
+  // Primitives and buffers for `built_count` images on `built_threads` OpenMP threads (oneDNN fixes a
+  // primitive's thread split when it is created).
+  int built_count = 0, built_threads = 0;
   std::vector<std::pair<dnnl::primitive, std::unordered_map<int, memory>>> steps;
   memory input, output;
   std::vector<uint8_t> padded_images;
@@ -139,6 +160,7 @@ struct Int8Pdn::Impl {
     }
     output = current;
     built_count = count;
+    built_threads = omp_get_max_threads();
   }
 };
 
@@ -156,7 +178,7 @@ Int8Pdn::~Int8Pdn() = default;
 void Int8Pdn::run(const uint8_t* images, int count, float* out) {
   Impl& m = *impl_;
   try {
-    if (count != m.built_count) m.build(count);
+    if (count != m.built_count || omp_get_max_threads() != m.built_threads) m.build(count);
     const int pad = m.first_padding();
     if (pad > 0) {  // frame each image with the mean pixel, then copy it in
       const int pw = m.width + 2 * pad, ph = m.height + 2 * pad;

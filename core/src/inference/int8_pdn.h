@@ -1,9 +1,10 @@
 // A patch description network compiled for 8-bit CPU inference with oneDNN (the fast mode's teacher and student).
 //
 // Weights are quantised per output channel and pre-packed once; activations travel between layers as u8, which
-// fits because every hidden layer ends in a ReLU; ReLU is fused into the convolutions; the last layer writes
-// fp32 so that the features the anomaly maps compare carry no output rounding. The input is raw u8 RGB pixels:
-// the caller folds 1/255 and the ImageNet normalisation into the first layer's weights and bias.
+// fits because every hidden layer ends in a ReLU, each channel with its own range (its scale is folded into the
+// next layer's weights); ReLU is fused into the convolutions; the last layer writes fp32 so that the features
+// the anomaly maps compare carry no output rounding. The input is raw u8 RGB pixels: the caller folds 1/255 and
+// the ImageNet normalisation into the first layer's weights and bias.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ struct Int8LayerWeights {
   ConvSpec spec;
   std::vector<float> weight;  // OIHW, fp32, normalisations already folded in
   std::vector<float> bias;
-  float activation_max = 0;   // hidden layers: largest ReLU output on normal images (calibration)
+  std::vector<float> activation_range;  // hidden layers: per output channel, the largest value u8 represents
 };
 
 class Int8Pdn {
@@ -35,12 +36,6 @@ class Int8Pdn {
 
   // Whether this build has oneDNN (configure with -Donednn).
   static bool available();
-
-  // Activations are quantised over [0, kHeadroom * calibrated max]: room for anomalies that excite a layer more
-  // than any normal image did, traded against resolution. A distilled teacher on battery_weld, AU-PRO@30 against
-  // exact fp32 (0.380): headroom 2.0 gave 0.272, 1.0 0.337 (clipped anomalies), 1.5 0.380. Random teachers: the
-  // same either way (models/README.md).
-  static constexpr float kHeadroom = 1.5f;
 
  private:
   struct Impl;

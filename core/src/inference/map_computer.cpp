@@ -1,5 +1,7 @@
 #include "inference/map_computer.h"
 
+#include <algorithm>
+
 #include "common/device.h"
 #include "efficientad/errors.h"
 #include "inference/int8_pdn.h"
@@ -46,48 +48,78 @@ std::vector<float> values_of(const at::Tensor& t) {
 
 }  // namespace
 
+std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tensor& activation_max) {
+  const std::vector<float> maxima = values_of(activation_max);
+  const size_t hidden = net.layers.size() - 1;
+  size_t channels = 0;
+  for (size_t i = 0; i < hidden; ++i) channels += size_t(net.layers[i].spec.out_channels);
+  const bool per_layer = maxima.size() == hidden;
+  if (!per_layer && maxima.size() != channels) {
+    throw InvalidArgument("int8 PDN: " + std::to_string(maxima.size()) + " activation maxima for " +
+                          std::to_string(hidden) + " hidden layers of " + std::to_string(channels) + " channels");
+  }
+  std::vector<std::vector<float>> ranges;
+  for (size_t i = 0, first = 0; i < hidden; ++i) {
+    const auto oc = size_t(net.layers[i].spec.out_channels);
+    if (per_layer) {
+      ranges.emplace_back(oc, kActivationHeadroom * maxima[i]);
+      continue;
+    }
+    const float layer_max = *std::max_element(maxima.begin() + long(first), maxima.begin() + long(first + oc));
+    const float floor = kQuietChannelFloor * layer_max;
+    std::vector<float> r(oc);
+    for (size_t o = 0; o < oc; ++o) r[o] = kActivationHeadroom * std::max(maxima[first + o], floor);
+    ranges.push_back(std::move(r));
+    first += oc;
+  }
+  return ranges;
+}
+
 std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& g) {
   at::NoGradGuard no_grad;
+  std::vector<std::vector<float>> ranges = activation_ranges(net, activation_max);
   fold_raw_pixel_normalisation(net.layers.front());
-  const std::vector<float> maxima = values_of(activation_max);
   std::vector<Int8LayerWeights> layers;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Conv& c = net.layers[i];
-    layers.push_back({c.spec, values_of(c.weight), values_of(c.bias), i < maxima.size() ? maxima[i] : 0.0f});
+    layers.push_back({c.spec, values_of(c.weight), values_of(c.bias), i < ranges.size() ? ranges[i] : std::vector<float>{}});
   }
   return std::make_unique<Int8Pdn>(layers, net.padding, g.input_width, g.input_height);
 }
 
 at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images) {
   at::NoGradGuard no_grad;
-  std::vector<float> maxima;
+  std::vector<at::Tensor> maxima;
   at::Tensor x = normalised_images;
   for (size_t i = 0; i + 1 < net.layers.size(); ++i) {
     const Conv& layer = net.layers[i];
     x = at::relu(layer(x));
-    maxima.push_back(std::max(x.max().item<float>(), 1e-6f));  // a dead layer still gets a usable range
+    maxima.push_back(x.amax({0, 2, 3}).to(at::kFloat).clamp_min(1e-6f));  // a dead channel stays valid
     if (layer.spec.avg_pool) {
       const int64_t p = pdn_pool_padding(net.padding);
       x = at::avg_pool2d(x, {2, 2}, {2, 2}, {p, p});
     }
   }
-  return at::tensor(maxima);
+  return at::cat(maxima);
 }
 
 bool MapComputer::uses_int8(Mode mode, Device device) {
   return mode == Mode::Fast && device == Device::Cpu && Int8Pdn::available();
 }
 
-MapComputer::MapComputer(const Networks& nets, Mode mode, Device device)
+namespace {
+
+at::ScalarType default_fast_float_dtype(const at::Device& device) {
+  if (device.is_cuda()) return at::kHalf;  // the paper times EfficientAD in float16 on GPUs
+  return cpu_bf16_outruns_fp32() ? at::kBFloat16 : at::kFloat;
+}
+
+}  // namespace
+
+MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::optional<at::ScalarType> fast_float_dtype)
     : mode_(mode), device_(torch_device(device)), nets_(nets) {
   at::NoGradGuard no_grad;
-  if (mode == Mode::Exact) {
-    dtype_ = at::kFloat;
-  } else if (device_.is_cuda()) {
-    dtype_ = at::kHalf;  // the paper times EfficientAD in float16 on GPUs
-  } else {
-    dtype_ = cpu_has_native_bf16() ? at::kBFloat16 : at::kFloat;
-  }
+  dtype_ = mode == Mode::Exact ? at::kFloat : fast_float_dtype.value_or(default_fast_float_dtype(device_));
   precision_ = dtype_ == at::kFloat ? "fp32" : dtype_ == at::kHalf ? "fp16" : "bf16";
 
   if (mode == Mode::Fast) {

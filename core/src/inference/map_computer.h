@@ -5,7 +5,9 @@
 #include <ATen/ATen.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "efficientad/model.h"
 #include "model/model_file.h"
@@ -23,8 +25,10 @@ class MapComputer {
   // Prepares weights for `mode` once. Exact keeps fp32 and the paper's formulas. Fast folds the ImageNet
   // normalisation into the first convolutions and the teacher statistics into the teacher's last convolution;
   // on the CPU it runs teacher and student in int8 (oneDNN, calibrated activation ranges) when the build has
-  // oneDNN, and everything else in bf16 where the CPU has it natively, else fp32.
-  MapComputer(const Networks& nets, Mode mode, Device device);  // device: resolved (never Auto)
+  // oneDNN, and everything else in bf16 where bf16 outruns fp32 (AMX), else fp32; fp16 on a GPU.
+  // `fast_float_dtype` overrides that choice (the benchmark times both); ignored by exact.
+  MapComputer(const Networks& nets, Mode mode, Device device,  // device: resolved (never Auto)
+              std::optional<at::ScalarType> fast_float_dtype = std::nullopt);
   // Whether a MapComputer for `mode` on `device` runs teacher and student in int8.
   static bool uses_int8(Mode mode, Device device);
   ~MapComputer();
@@ -51,7 +55,20 @@ std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max,
 // baseline of the benchmarks and the yardstick of the exactness tests.
 RawMaps reference_maps(const Networks& nets, const at::Tensor& rgb_u8_nhwc);
 
-// Largest activation of each hidden layer of `net` (after ReLU) over a batch of ImageNet-normalised images, [L-1].
+// Largest activation (after ReLU) of each channel of the hidden layers of `net` over a batch of
+// ImageNet-normalised images, concatenated in layer order.
 at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images);
+
+// The calibration rule of the int8 activations: the largest value each hidden channel's u8 represents.
+// A channel's range is kActivationHeadroom x its largest normal activation: room for anomalies that excite it
+// more than any normal image did. A channel that stays quiet on normal images still gets kQuietChannelFloor of
+// the layer's largest activation, so that a channel firing only on defects is not clipped to nothing. Models
+// with one maximum per layer (before per-channel calibration) get that layer range on every channel.
+// Throws InvalidArgument when activation_max fits neither form.
+std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tensor& activation_max);
+// A distilled teacher on battery_weld, AU-PRO@30 against exact fp32 (0.380), per-layer ranges: headroom 2.0 gave
+// 0.272, 1.0 0.337 (clipped anomalies), 1.5 0.380. Random teachers: the same either way (models/README.md).
+constexpr float kActivationHeadroom = 1.5f;
+constexpr float kQuietChannelFloor = 0.25f;
 
 }  // namespace efficientad::detail

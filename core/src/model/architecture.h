@@ -37,6 +37,7 @@ int pdn_output_side(Variant variant, bool padding, int input_side);
 struct TensorShape {
   std::string name;
   std::vector<int64_t> shape;
+  std::vector<int64_t> older_shape = {};  // also accepted when reading: the shape older files hold
 };
 // Every parameter of a network, with its shape, under `prefix` ("teacher.", "student.", "autoencoder.").
 std::vector<TensorShape> conv_parameter_shapes(const std::vector<ConvSpec>& layers, const std::string& prefix);

@@ -16,8 +16,9 @@ struct Networks {
   Pdn teacher, student;
   Autoencoder autoencoder;
   at::Tensor teacher_mean, teacher_std;  // per-channel statistics of the teacher's outputs, [384]
-  // Largest activation of each hidden PDN layer (after ReLU) on training images, [layers - 1]: the ranges of the
-  // 8-bit activations of the fast int8 path.
+  // Largest activation (after ReLU) on training images of each channel of the hidden PDN layers, concatenated in
+  // layer order, [sum of hidden channels]; models written before per-channel calibration hold one value per
+  // hidden layer, [layers - 1]. The calibration of the 8-bit activations of the fast int8 path (activation_ranges()).
   at::Tensor teacher_activation_max, student_activation_max;
 };
 

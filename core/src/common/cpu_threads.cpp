@@ -1,0 +1,113 @@
+#include "common/cpu_threads.h"
+
+#include <omp.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "common/device.h"
+
+namespace efficientad::detail {
+
+int usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return int(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+}
+
+int threads_for_free_cores(double free_cores, int usable) {
+  if (!std::isfinite(free_cores)) return 1;
+  return std::clamp(int(std::lround(std::clamp(free_cores, 0.0, 1e6))), 1, std::max(1, usable));
+}
+
+namespace {
+
+// Thread ids of the calling thread's OpenMP team of `size` threads. libgomp keeps a team's threads and gives a
+// smaller team the first of them, so these cover every thread count up to `size`.
+std::vector<int> openmp_team_ids(int size) {
+  std::vector<int> ids(size_t(size), 0);
+#pragma omp parallel num_threads(size)
+  ids[size_t(omp_get_thread_num())] = int(syscall(SYS_gettid));
+  ids.erase(std::remove(ids.begin(), ids.end(), 0), ids.end());
+  return ids;
+}
+
+// utime + stime (fields 14 and 15) of a /proc stat line; -1 where it cannot be parsed.
+int64_t cpu_jiffies(const std::string& stat_line) {
+  const size_t after_name = stat_line.rfind(')');  // the command name may contain spaces
+  if (after_name == std::string::npos || after_name + 2 > stat_line.size()) return -1;
+  std::istringstream fields(stat_line.substr(after_name + 2));
+  std::string field;
+  int64_t utime = -1, stime = -1;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::atoll(field.c_str());
+    if (i == 15) stime = std::atoll(field.c_str());
+  }
+  return utime < 0 || stime < 0 ? -1 : utime + stime;
+}
+
+}  // namespace
+
+LoadBesidesOurThreads::LoadBesidesOurThreads() : team_(openmp_team_ids(usable_cores())) {
+  cpus_ = int(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  valid_ = read(busy_, total_, ours_);
+}
+
+// busy and total: all cores' jiffies from /proc/stat's "cpu" line (busy: not idle, not waiting for I/O; steal
+// counts as busy, the hypervisor gave it to someone else); ours: the team's user + system jiffies.
+bool LoadBesidesOurThreads::read(int64_t& busy, int64_t& total, int64_t& ours) const {
+  std::ifstream stat("/proc/stat");
+  std::string label;
+  int64_t v[8] = {};  // user nice system idle iowait irq softirq steal
+  if (!(stat >> label) || label != "cpu") return false;
+  for (int64_t& x : v) {
+    if (!(stat >> x)) return false;
+  }
+  busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  total = busy + v[3] + v[4];
+  ours = 0;
+  for (int id : team_) {
+    std::ifstream thread_stat("/proc/self/task/" + std::to_string(id) + "/stat");
+    std::string line;
+    const int64_t jiffies = std::getline(thread_stat, line) ? cpu_jiffies(line) : -1;
+    if (jiffies < 0) return false;
+    ours += jiffies;
+  }
+  return true;
+}
+
+double LoadBesidesOurThreads::sample() {
+  int64_t busy, total, ours;
+  if (!read(busy, total, ours)) return valid_ = false, -1;
+  const bool had_previous = valid_;
+  const int64_t d_busy = busy - busy_, d_total = total - total_, d_ours = ours - ours_;
+  busy_ = busy, total_ = total, ours_ = ours, valid_ = true;
+  if (!had_previous || d_total < 10 * cpus_) return -1;  // under 0.1 s per core: too coarse to tell
+  const double rest = double(std::max<int64_t>(0, d_busy - d_ours)) / double(d_total) * cpus_;
+  return std::min(rest, double(cpus_));
+}
+
+AdaptiveThreads::AdaptiveThreads() : last_check_(Clock::now()), threads_(usable_cores()) { set_cpu_threads(threads_); }
+
+int AdaptiveThreads::update() {
+  if (seconds_since(last_check_) < kIntervalSeconds) return threads_;
+  last_check_ = Clock::now();
+  const double rest = load_.sample();
+  if (rest < 0) return threads_;
+  const int usable = usable_cores();
+  const int wanted = threads_for_free_cores(usable - rest, usable);
+  if (wanted != threads_) {
+    threads_ = wanted;
+    set_cpu_threads(threads_);
+  }
+  return threads_;
+}
+
+}  // namespace efficientad::detail

@@ -1,0 +1,151 @@
+// The adaptive thread count of `threads = 0`: what it measures (other processes' CPU time, not the networks'
+// own OpenMP team) and how it reacts to a real busy process. Runs alone: the load of other tests would be seen.
+#include "check_compat.h"
+
+#include <ATen/Parallel.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "common/cpu_threads.h"
+#include "common/device.h"
+#include "test_helpers.h"
+
+using namespace efficientad::detail;
+
+namespace {
+
+// A child process spinning on the last core this process may use, until destroyed.
+struct BusyProcess {
+  pid_t pid;
+  BusyProcess() {
+    cpu_set_t set;
+    sched_getaffinity(0, sizeof set, &set);
+    int last = 0;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) last = c;
+    }
+    pid = fork();
+    if (pid == 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(last, &one);
+      sched_setaffinity(0, sizeof one, &one);
+      for (volatile unsigned long spin = 0;; spin = spin + 1) {
+      }
+    }
+    ck_assert_int_gt(pid, 0);
+  }
+  ~BusyProcess() {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+};
+
+// Keeps the calling thread's OpenMP team (one thread per usable core) busy for `seconds`.
+void spin_our_team(double seconds) {
+  set_cpu_threads(usable_cores());
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  at::parallel_for(0, usable_cores(), 1, [&](int64_t, int64_t) {
+    for (volatile unsigned long spin = 0; std::chrono::steady_clock::now() < end; spin = spin + 1) {
+    }
+  });
+}
+
+void sleep_s(double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
+
+}  // namespace
+
+START_TEST(free_cores_round_to_threads) {
+  ck_assert_int_eq(threads_for_free_cores(2.0, 2), 2);
+  ck_assert_int_eq(threads_for_free_cores(1.6, 2), 2);   // a core busy 40 % of the time still pays to use
+  ck_assert_int_eq(threads_for_free_cores(1.0, 2), 1);   // one core taken: one thread
+  ck_assert_int_eq(threads_for_free_cores(1.3, 2), 1);
+  ck_assert_int_eq(threads_for_free_cores(12.4, 16), 12);
+}
+END_TEST
+
+START_TEST(a_busy_process_is_seen) {
+  LoadBesidesOurThreads load;
+  sleep_s(0.2);
+  load.sample();
+  const BusyProcess busy;
+  sleep_s(1.5);
+  const double rest = load.sample();
+  std::printf("load besides our threads with a busy process: %.2f cores\n", rest);
+  ck_assert_msg(rest > 0.7 && rest <= usable_cores(), "a spinning process counted as %.2f cores", rest);
+}
+END_TEST
+
+START_TEST(our_own_team_is_not_counted) {
+  LoadBesidesOurThreads load;
+  sleep_s(0.2);
+  load.sample();
+  spin_our_team(1.5);
+  const double rest = load.sample();
+  std::printf("load besides our threads while our team spins on every core: %.2f cores\n", rest);
+  ck_assert_msg(rest >= 0 && rest < 0.4, "our own team counted as %.2f cores of other work", rest);
+}
+END_TEST
+
+START_TEST(adaptive_threads_follow_a_busy_process) {
+  AdaptiveThreads adaptive;
+  const int all = usable_cores();
+  ck_assert_int_eq(adaptive.threads(), all);
+  ck_assert_int_eq(at::get_num_threads(), all);
+  {
+    const BusyProcess busy;
+    for (int i = 0; i < 3; ++i) spin_our_team(0.6), set_cpu_threads(adaptive.update());
+    std::printf("threads with a busy process: %d of %d\n", adaptive.threads(), all);
+    ck_assert_int_eq(adaptive.threads(), all - 1);
+    ck_assert_int_eq(at::get_num_threads(), all - 1);
+  }
+  for (int i = 0; i < 3; ++i) spin_our_team(0.6), set_cpu_threads(adaptive.update());
+  std::printf("threads after it ended: %d of %d\n", adaptive.threads(), all);
+  ck_assert_int_eq(adaptive.threads(), all);
+}
+END_TEST
+
+START_TEST(impossible_free_cores_give_one_to_all_n) {
+  ck_assert_int_eq(threads_for_free_cores(-0.5, 2), 1);  // never zero threads
+  ck_assert_int_eq(threads_for_free_cores(0.0, 2), 1);
+  ck_assert_int_eq(threads_for_free_cores(9.0, 2), 2);   // never more than the usable cores
+  ck_assert_int_eq(threads_for_free_cores(NAN, 4), 1);
+  ck_assert_int_eq(threads_for_free_cores(INFINITY, 4), 1);
+  ck_assert_int_eq(threads_for_free_cores(1.0, 0), 1);
+}
+END_TEST
+
+START_TEST(too_short_an_interval_tells_nothing_n) {
+  LoadBesidesOurThreads load;
+  ck_assert(load.sample() < 0);  // no CPU time has passed: no figure rather than a wild one
+}
+END_TEST
+
+START_TEST(adaptive_threads_wait_for_the_interval_n) {
+  AdaptiveThreads adaptive;
+  const int all = usable_cores();
+  const BusyProcess busy;
+  spin_our_team(0.3);
+  ck_assert_int_eq(adaptive.update(), all);  // under a second: no change yet, however busy
+}
+END_TEST
+
+int main() {
+  if (usable_cores() < 2) {
+    std::puts("SKIP: needs two usable cores to take one away");
+    return 77;
+  }
+  return test::run_cases("cpu_threads", {
+      {"positive", TESTS(free_cores_round_to_threads, a_busy_process_is_seen, our_own_team_is_not_counted,
+                         adaptive_threads_follow_a_busy_process)},
+      {"negative", TESTS(impossible_free_cores_give_one_to_all_n, too_short_an_interval_tells_nothing_n,
+                         adaptive_threads_wait_for_the_interval_n)},
+  }, test::Fork::PerTest);
+}
