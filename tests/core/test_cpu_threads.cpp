@@ -3,10 +3,6 @@
 #include "check_compat.h"
 
 #include <ATen/Parallel.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -20,33 +16,6 @@
 using namespace efficientad::detail;
 
 namespace {
-
-// A child process spinning on the last core this process may use, until destroyed.
-struct BusyProcess {
-  pid_t pid;
-  BusyProcess() {
-    cpu_set_t set;
-    sched_getaffinity(0, sizeof set, &set);
-    int last = 0;
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &set)) last = c;
-    }
-    pid = fork();
-    if (pid == 0) {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(last, &one);
-      sched_setaffinity(0, sizeof one, &one);
-      for (volatile unsigned long spin = 0;; spin = spin + 1) {
-      }
-    }
-    ck_assert_int_gt(pid, 0);
-  }
-  ~BusyProcess() {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-  }
-};
 
 // Keeps the calling thread's OpenMP team (one thread per usable core) busy for `seconds`.
 void spin_our_team(double seconds) {
@@ -75,7 +44,7 @@ START_TEST(a_busy_process_is_seen) {
   LoadBesidesOurThreads load;
   sleep_s(0.2);
   load.sample();
-  const BusyProcess busy;
+  const BusyCore busy;
   sleep_s(1.5);
   const double rest = load.sample();
   std::printf("load besides our threads with a busy process: %.2f cores\n", rest);
@@ -100,7 +69,7 @@ START_TEST(adaptive_threads_follow_a_busy_process) {
   ck_assert_int_eq(adaptive.threads(), all);
   ck_assert_int_eq(at::get_num_threads(), all);
   {
-    const BusyProcess busy;
+    const BusyCore busy;
     for (int i = 0; i < 3; ++i) spin_our_team(0.6), set_cpu_threads(adaptive.update());
     std::printf("threads with a busy process: %d of %d\n", adaptive.threads(), all);
     ck_assert_int_eq(adaptive.threads(), all - 1);
@@ -131,7 +100,7 @@ END_TEST
 START_TEST(adaptive_threads_wait_for_the_interval_n) {
   AdaptiveThreads adaptive;
   const int all = usable_cores();
-  const BusyProcess busy;
+  const BusyCore busy;
   spin_our_team(0.3);
   ck_assert_int_eq(adaptive.update(), all);  // under a second: no change yet, however busy
 }

@@ -2,17 +2,22 @@
 
 #include <omp.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "common/device.h"
+#include "efficientad/errors.h"
 
 namespace efficientad::detail {
 
@@ -20,6 +25,38 @@ int usable_cores() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return int(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+}
+
+namespace {
+
+int last_usable_core() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  int last = 0;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) last = c;
+  }
+  return last;
+}
+
+}  // namespace
+
+BusyCore::BusyCore() : core_(last_usable_core()) {
+  pid_ = fork();
+  if (pid_ == 0) {  // the child only spins: nothing here may take a lock the parent's threads held
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(core_, &one);
+    sched_setaffinity(0, sizeof one, &one);
+    for (volatile uint64_t spin = 0;; spin = spin + 1) {
+    }
+  }
+  if (pid_ < 0) throw Error("cannot start a busy process: " + std::string(std::strerror(errno)));
+}
+
+BusyCore::~BusyCore() {
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
 }
 
 int threads_for_free_cores(double free_cores, int usable) {

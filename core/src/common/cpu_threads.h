@@ -14,6 +14,22 @@ namespace efficientad::detail {
 // The cores this process may run on (its affinity mask), at least 1.
 int usable_cores();
 
+// A child process that keeps one core (the last this process may use) busy from construction to destruction:
+// the contention a decoder or another pipeline brings (the benchmark's and the tests' load). Throws Error when
+// it cannot be started.
+class BusyCore {
+ public:
+  BusyCore();
+  ~BusyCore();
+  BusyCore(const BusyCore&) = delete;
+  BusyCore& operator=(const BusyCore&) = delete;
+  int core() const { return core_; }
+
+ private:
+  int core_;
+  int pid_;
+};
+
 // CPU time used by everything but the calling thread's OpenMP team (the threads that run the networks): other
 // processes, and other threads of this one (a GStreamer decoder, another pipeline's detector), from /proc/stat
 // and /proc/self/task/TID/stat.

@@ -1,14 +1,9 @@
 #include "efficientad/benchmark.h"
 
 #include <ATen/Parallel.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -221,44 +216,6 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
   return rows;
 }
 
-// A process that keeps one core (the last this process may use) busy from construction to destruction: the
-// contention a decoder or another pipeline brings to a factory box.
-class BusyCore {
- public:
-  BusyCore() : core_(last_usable_core()) {
-    pid_ = fork();
-    if (pid_ == 0) {  // the child only spins: nothing here may take a lock the parent's threads held
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(core_, &one);
-      sched_setaffinity(0, sizeof one, &one);
-      for (volatile uint64_t spin = 0;; spin = spin + 1) {
-      }
-    }
-    if (pid_ < 0) throw Error("benchmark: cannot start the busy process: " + std::string(std::strerror(errno)));
-  }
-  ~BusyCore() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  BusyCore(const BusyCore&) = delete;
-  BusyCore& operator=(const BusyCore&) = delete;
-  int core() const { return core_; }
-
- private:
-  static int last_usable_core() {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
-    int last = 0;
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &set)) last = c;
-    }
-    return last;
-  }
-  int core_;
-  pid_t pid_;
-};
-
 // Fast inference with one core busy: at one thread per core, at one thread, and with the adaptive policy of
 // `threads = 0` (which re-applies its own count each call, as the contenders take turns). The warm-up lasts long
 // enough for the adaptive count to settle.
@@ -270,7 +227,7 @@ std::vector<BenchmarkRow> contention_rows(const BenchmarkOptions& o, const Subje
     return {};
   }
   const detail::MapComputer fast(s.nets, Mode::Fast, Device::Cpu);
-  const BusyCore busy;
+  const detail::BusyCore busy;
   detail::AdaptiveThreads adaptive;
   const std::vector<std::function<void()>> contenders = {
       [&] { detail::set_cpu_threads(usable), fast.compute(s.images); },
