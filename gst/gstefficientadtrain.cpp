@@ -235,7 +235,7 @@ train_from_capture (GstEfficientAdTrain * self, TrainingJob * job, TrainingReque
         "written to " + request.folder + " (" + write_error + "); free disk space, then train from the folder with "
         "'efficientad train --data' or run the pipeline again (the capture resumes)");
   const efficientad::ModelGeometry &g = request.options.geometry;
-  efficientad::TrainingSet images (g.input_width, g.input_height);
+  efficientad::TrainingSet images (g.input_width, g.input_height, request.folder);
   images.add_folder (request.folder);
   post_element_message (self, gst_structure_new ("training-started", "frames", G_TYPE_UINT, (guint) images.size (),
           "steps", G_TYPE_INT64, (gint64) request.options.steps, NULL));

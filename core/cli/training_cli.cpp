@@ -1,11 +1,13 @@
 #include "training_cli.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 #include "efficientad/errors.h"
 #include "efficientad/teacher.h"
@@ -119,7 +121,9 @@ TrainOptions training_options_from(const Args& args) {
 
 TrainResult train_from_folders(const std::vector<std::string>& folders, const TrainOptions& options,
                                const std::string& output, bool quiet) {
-  TrainingSet images(options.geometry.input_width, options.geometry.input_height);
+  // The images wait next to the model: the folder the user chose for the output has to take files anyway.
+  const std::string model_folder = std::filesystem::absolute(output).parent_path().string();
+  TrainingSet images(options.geometry.input_width, options.geometry.input_height, model_folder);
   for (const auto& folder : folders) {
     const size_t n = images.add_folder(folder);
     if (!quiet) std::fprintf(stderr, "loaded %zu images from %s\n", n, folder.c_str());
@@ -139,6 +143,9 @@ TrainResult train_from_folders(const std::vector<std::string>& folders, const Tr
                 *info.int8_threshold, info.int8_validation.mean, info.int8_validation.max);
   }
   if (info.provenance.teacher_random) std::printf("note: trained with a RANDOM teacher (%s)\n", info.provenance.teacher_origin.c_str());
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("peak resident memory %ld MB for %zu images\n", usage.ru_maxrss / 1024, images.size());
   return result;
 }
 

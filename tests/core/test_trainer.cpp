@@ -3,9 +3,14 @@
 #include <ATen/ATen.h>
 #include "check_compat.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -329,13 +334,65 @@ START_TEST(training_set_inputs_n) {
 }
 END_TEST
 
+// Resident memory in MB (/proc/self/statm counts pages the process maps, not the page cache behind a file).
+double resident_mb() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  ck_assert(f && std::fscanf(f, "%ld %ld", &pages, &resident) == 2);
+  std::fclose(f);
+  return double(resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+START_TEST(training_images_wait_on_disk_not_in_memory) {
+  const Image part = render_synthetic_part(256, 7, "", nullptr);
+  TrainingSet set(256, 256, folder);
+  set.add(part.view());
+  const double before = resident_mb();
+  for (int i = 0; i < 1500; ++i) set.add(part.view());  // 288 MB of input-size pixels
+  const double growth = resident_mb() - before;
+  std::printf("1500 images (288 MB of pixels): resident memory grew by %.1f MB\n", growth);
+  ck_assert_msg(growth < 32, "resident memory grew by %.1f MB", growth);
+  ck_assert_uint_eq(set.size(), 1501);
+  const Image back = set.image(1234);
+  ck_assert(std::memcmp(back.data(), part.data(), part.size_bytes()) == 0);
+  ck_assert_str_eq(set.name(1500).c_str(), "frame 1501");
+  ck_assert_uint_eq(files_in(folder), 0);  // the file is unlinked at creation: nothing to clean up
+}
+END_TEST
+
+// A full disk (here: the process's file size limit) stops adding images with an error that says what to do, keeps
+// what was added, and training on the folder writes no model.
+START_TEST(full_disk_is_a_clear_error_n) {
+  const Image part = render_synthetic_part(256, 8, "", nullptr);
+  rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, SIG_IGN);  // the write then fails with EFBIG instead of killing the process
+  const rlimit small{5 * 256 * 256 * 3 + 1000, old.rlim_max};
+  TrainingSet set(256, 256, folder);
+  setrlimit(RLIMIT_FSIZE, &small);
+  for (int i = 0; i < 5; ++i) set.add(part.view());
+  test::expect_throw<IoError>([&] { set.add(part.view()); }, "free disk space");
+  test::expect_throw<IoError>([&] { set.add(part.view()); }, "training image 6");
+  TrainOptions o = quick_options();
+  test::expect_throw<IoError>([&] { train_model(set, o, folder + "/m.efad"); }, "m.efad");
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, SIG_DFL);
+  ck_assert(!fs::exists(folder + "/m.efad"));
+  ck_assert_uint_eq(files_in(folder), 0);
+  ck_assert_uint_eq(set.size(), 5);
+  ck_assert(std::memcmp(set.image(4).data(), part.data(), part.size_bytes()) == 0);
+  test::expect_throw<IoError>([&] { TrainingSet nowhere(256, 256, folder + "/missing"); }, "choose a writable folder");
+}
+END_TEST
+
 int main() {
   return test::run_cases("trainer", {
       {"positive", TESTS(trains_and_writes_a_complete_model, int8_threshold_comes_from_the_maps_fast_mode_computes,
                    same_seed_same_model, optimised_step_equals_reference_step,
-                   fast_step_close_to_exact_step, penalty_images_are_used_and_bad_ones_skipped, teacher_file_is_used),
+                   fast_step_close_to_exact_step, penalty_images_are_used_and_bad_ones_skipped, teacher_file_is_used,
+                   training_images_wait_on_disk_not_in_memory),
        0, setup, teardown, true},
       {"negative", TESTS(cancel_writes_nothing_n, cancel_keeps_previous_model_n, bad_training_inputs_n,
-                   bad_teacher_and_penalty_files_n, training_set_inputs_n), 0, setup, teardown, true},
+                   bad_teacher_and_penalty_files_n, training_set_inputs_n, full_disk_is_a_clear_error_n), 0, setup, teardown, true},
   }, test::Fork::None);
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,27 +48,39 @@ struct TrainResult {
   std::vector<float> int8_validation_scores;  // the same on int8 maps; empty where training had no int8 path
 };
 
-// Normal training images, converted to the network input size (packed RGB) as they are added, so that
-// large camera frames are never all held at full resolution.
+namespace detail {
+class RecordFile;
+}
+
+// Normal training images, converted to the network input size (packed RGB) as they are added and kept in an
+// unnamed temporary file, so that the process's memory does not grow with the capture: 5000 frames at 1024x1024
+// would be 15 GB in RAM. The file is gone when the set is (or when the process dies).
 class TrainingSet {
  public:
-  TrainingSet(int input_width, int input_height);
+  // `spill_folder` holds the temporary file (input_width x input_height x 3 bytes per image); empty: the system's
+  // temporary folder. Throws InvalidArgument for an input size out of range, IoError when the folder cannot take
+  // a file.
+  TrainingSet(int input_width, int input_height, const std::string& spill_folder = "");
+  ~TrainingSet();
+  TrainingSet(TrainingSet&&) noexcept;
+  TrainingSet& operator=(TrainingSet&&) noexcept;
 
-  // Throws ImageError for an empty image.
+  // Throws ImageError for an empty image, IoError when the temporary file cannot take it (full disk).
   void add(const ImageView& image, const std::string& name = "");
   // Adds every image file in `folder` (see list_image_files); returns how many. Throws InvalidArgument when the
-  // folder is missing or holds no image, ImageError (naming the file) when one cannot be read.
+  // folder is missing or holds no image, ImageError (naming the file) when one cannot be read, IoError as add().
   size_t add_folder(const std::string& folder);
 
-  size_t size() const { return images_.size(); }
+  size_t size() const { return names_.size(); }
   int input_width() const { return width_; }
   int input_height() const { return height_; }
-  const Image& image(size_t i) const { return images_[i]; }
+  // Reads image `i` back (input size, Rgb8). Throws IoError.
+  Image image(size_t i) const;
   const std::string& name(size_t i) const { return names_[i]; }
 
  private:
   int width_, height_;
-  std::vector<Image> images_;
+  std::unique_ptr<detail::RecordFile> pixels_;
   std::vector<std::string> names_;
 };
 

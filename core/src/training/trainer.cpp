@@ -235,8 +235,8 @@ class Trainer {
     std::vector<float> st_values, ae_values;
     for (size_t i = 0; i < split_.validation.size(); ++i) {
       check_cancel(cancel_);
-      const uint8_t* pixels = images_.image(split_.validation[i]).data();
-      maps.push_back(exact.compute(pack_batch({pixels}, g_.input_width, g_.input_height)));
+      const Image image = images_.image(split_.validation[i]);
+      maps.push_back(exact.compute(pack_batch({image.data()}, g_.input_width, g_.input_height)));
       append_resized(maps.back().st, st_values);
       append_resized(maps.back().ae, ae_values);
       report_calibration(i + 1);
@@ -278,8 +278,8 @@ class Trainer {
     std::vector<float> scores;
     for (size_t i = 0; i < split_.validation.size(); ++i) {
       check_cancel(cancel_);
-      const uint8_t* pixels = images_.image(split_.validation[i]).data();
-      scores.push_back(image_score(fast.compute(pack_batch({pixels}, g_.input_width, g_.input_height)), info));
+      const Image image = images_.image(split_.validation[i]);
+      scores.push_back(image_score(fast.compute(pack_batch({image.data()}, g_.input_width, g_.input_height)), info));
       report_calibration(split_.validation.size() + i + 1);
     }
     return scores;

@@ -3,6 +3,7 @@
 #include "efficientad/image_io.h"
 #include "efficientad/trainer.h"
 #include "image/image_ops.h"
+#include "training/record_file.h"
 
 namespace efficientad {
 
@@ -16,13 +17,25 @@ const char* phase_name(TrainProgress::Phase phase) {
   return "?";
 }
 
-TrainingSet::TrainingSet(int input_width, int input_height) : width_(input_width), height_(input_height) {
+TrainingSet::TrainingSet(int input_width, int input_height, const std::string& spill_folder)
+    : width_(input_width), height_(input_height) {
   validate_geometry(ModelGeometry{Variant::Small, input_width, input_height, false});
+  pixels_ = std::make_unique<detail::RecordFile>(spill_folder, size_t(width_) * size_t(height_) * 3);
 }
 
+TrainingSet::~TrainingSet() = default;
+TrainingSet::TrainingSet(TrainingSet&&) noexcept = default;
+TrainingSet& TrainingSet::operator=(TrainingSet&&) noexcept = default;
+
 void TrainingSet::add(const ImageView& image, const std::string& name) {
-  images_.push_back(detail::to_network_input(image, width_, height_));
-  names_.push_back(name.empty() ? "frame " + std::to_string(images_.size()) : name);
+  pixels_->append(detail::to_network_input(image, width_, height_).data());
+  names_.push_back(name.empty() ? "frame " + std::to_string(names_.size() + 1) : name);
+}
+
+Image TrainingSet::image(size_t i) const {
+  Image out(width_, height_, PixelFormat::Rgb8);
+  pixels_->read(i, out.data());
+  return out;
 }
 
 size_t TrainingSet::add_folder(const std::string& folder) {
