@@ -65,6 +65,7 @@ enum {
   PROP_VARIANT,
   PROP_STEPS,
   PROP_INPUT_SIZE,
+  PROP_KEEP_ASPECT,
   PROP_TEACHER,
   PROP_PENALTY_IMAGES,
   PROP_SEED,
@@ -109,7 +110,7 @@ struct Private {
   /* Properties, under the object lock. */
   std::optional<std::string> capture_folder, model_file, penalty_images;
   std::string teacher = efficientad::kDefaultTeacher;
-  gboolean resume = TRUE, auto_train = TRUE;
+  gboolean resume = TRUE, auto_train = TRUE, keep_aspect = FALSE;
   efficientad::gst::CaptureRules rules;
   efficientad::gst::CommonSettings common;
   GstEfficientAdVariant variant = GST_EFFICIENTAD_VARIANT_S;
@@ -191,6 +192,8 @@ training_request (const Private & p)
   o.geometry.variant = p.variant == GST_EFFICIENTAD_VARIANT_M ? efficientad::Variant::Medium
       : efficientad::Variant::Small;
   o.geometry.input_width = o.geometry.input_height = (int) p.input_size;
+  if (p.keep_aspect)
+    o.aspect_input_pixels = (gint64) p.input_size * p.input_size;
   o.steps = p.steps;
   o.seed = p.seed;
   r.teacher = p.teacher;
@@ -234,7 +237,9 @@ train_from_capture (GstEfficientAdTrain * self, TrainingJob * job, TrainingReque
     throw efficientad::IoError (std::to_string (self->priv->writer->failed ()) + " captured frame(s) could not be "
         "written to " + request.folder + " (" + write_error + "); free disk space, then train from the folder with "
         "'efficientad train --data' or run the pipeline again (the capture resumes)");
+  efficientad::choose_input_size (request.options, {request.folder});
   const efficientad::ModelGeometry &g = request.options.geometry;
+  GST_INFO_OBJECT (self, "network input %dx%d", g.input_width, g.input_height);
   efficientad::TrainingSet images (g.input_width, g.input_height, request.folder);
   images.add_folder (request.folder);
   post_element_message (self, gst_structure_new ("training-started", "frames", G_TYPE_UINT, (guint) images.size (),
@@ -574,6 +579,9 @@ gst_efficientad_train_set_property (GObject * object, guint prop_id, const GValu
     case PROP_INPUT_SIZE:
       p->input_size = g_value_get_uint (value);
       break;
+    case PROP_KEEP_ASPECT:
+      p->keep_aspect = g_value_get_boolean (value);
+      break;
     case PROP_TEACHER:{
       const gchar *teacher = g_value_get_string (value);
       p->teacher = teacher ? teacher : efficientad::kDefaultTeacher;
@@ -649,6 +657,9 @@ gst_efficientad_train_get_property (GObject * object, guint prop_id, GValue * va
       break;
     case PROP_INPUT_SIZE:
       g_value_set_uint (value, p->input_size);
+      break;
+    case PROP_KEEP_ASPECT:
+      g_value_set_boolean (value, p->keep_aspect);
       break;
     case PROP_TEACHER:
       g_value_set_string (value, p->teacher.c_str ());
@@ -726,6 +737,10 @@ install_training_properties (GObjectClass * gobject_class, GParamFlags rw_playin
   g_object_class_install_property (gobject_class, PROP_INPUT_SIZE,
       g_param_spec_uint ("input-size", "Input size", "Network input side in pixels", 256, 2048, DEFAULT_INPUT_SIZE,
           rw_playing));
+  g_object_class_install_property (gobject_class, PROP_KEEP_ASPECT,
+      g_param_spec_boolean ("keep-aspect", "Keep aspect", "Network input keeps the captured frames' aspect ratio "
+          "at about input-size x input-size pixels (short side at least 256; 'efficientad train --input-size auto')",
+          FALSE, rw_playing));
   g_object_class_install_property (gobject_class, PROP_TEACHER,
       g_param_spec_string ("teacher", "Teacher", "'auto' (the shipped teacher where one ships for the variant, "
           "else random), 'shipped' (models/teacher_s.efad), 'random' or a teacher file", efficientad::kDefaultTeacher,

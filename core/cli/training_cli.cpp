@@ -21,7 +21,9 @@ const std::set<std::string> kTrainingFlagNames = {"padding", "quiet"};
 const char* const kTrainingOptionsUsage =
     "  --variant S|M          EfficientAD-S (default) or -M\n"
     "  --steps N              training steps (default 1000; the paper uses 70000)\n"
-    "  --input-size N|WxH     network input in pixels, 256..2048 per side (default 256)\n"
+    "  --input-size N|WxH|auto[:PIXELS]  network input in pixels, 256..2048 per side (default 256); auto: the\n"
+    "                         training images' median aspect ratio at about PIXELS (default 65536 = 256x256; the\n"
+    "                         short side stays >= 256, so long parts get more), maps still at each image's size\n"
     "  --padding              PDN zero padding on (default off, as the paper's reported results)\n"
     "  --teacher auto|shipped|random|FILE  auto (default): the shipped teacher where one ships (S:\n"
     "                         models/teacher_s.efad, distilled here), else a random one (M); shipped: that teacher\n"
@@ -93,10 +95,33 @@ class TrainingProgressPrinter {
 
 }  // namespace
 
+namespace {
+
+// N, WxH, or auto[:PIXELS] (the training images' aspect ratio at about PIXELS, default 256x256 of them).
+void parse_input_size(const std::string& text, TrainOptions& options) {
+  if (text.rfind("auto", 0) != 0) {
+    parse_size(text, options.geometry.input_width, options.geometry.input_height);
+    return;
+  }
+  options.aspect_input_pixels = int64_t(kMinInputSide) * kMinInputSide;
+  if (text == "auto") return;
+  char* end = nullptr;
+  const long long pixels = text[4] == ':' ? std::strtoll(text.c_str() + 5, &end, 10) : 0;
+  if (text[4] != ':' || *end != '\0' || pixels < int64_t(kMinInputSide) * kMinInputSide ||
+      pixels > int64_t(kMaxInputSide) * kMaxInputSide) {
+    throw UsageError("--input-size '" + text + "': use auto or auto:PIXELS with PIXELS from " +
+                     std::to_string(kMinInputSide * kMinInputSide) + " to " +
+                     std::to_string(kMaxInputSide * kMaxInputSide) + " (e.g. auto:102400)");
+  }
+  options.aspect_input_pixels = pixels;
+}
+
+}  // namespace
+
 TrainOptions training_options_from(const Args& args) {
   TrainOptions options;
   options.geometry.variant = args.get_parsed("variant", "S", parse_variant);
-  parse_size(args.get("input-size", "256"), options.geometry.input_width, options.geometry.input_height);
+  parse_input_size(args.get("input-size", "256"), options);
   options.geometry.padding = args.flag("padding");
   options.steps = args.get_int("steps", 1000, 1, 100000000);
   try {
@@ -119,9 +144,14 @@ TrainOptions training_options_from(const Args& args) {
   return options;
 }
 
-TrainResult train_from_folders(const std::vector<std::string>& folders, const TrainOptions& options,
+TrainResult train_from_folders(const std::vector<std::string>& folders, const TrainOptions& requested,
                                const std::string& output, bool quiet) {
   // The images wait next to the model: the folder the user chose for the output has to take files anyway.
+  TrainOptions options = requested;
+  if (const double aspect = choose_input_size(options, folders); aspect > 0 && !quiet) {
+    std::fprintf(stderr, "input size %dx%d (the training images' median aspect ratio %.2f)\n",
+                 options.geometry.input_width, options.geometry.input_height, aspect);
+  }
   const std::string model_folder = std::filesystem::absolute(output).parent_path().string();
   TrainingSet images(options.geometry.input_width, options.geometry.input_height, model_folder);
   for (const auto& folder : folders) {

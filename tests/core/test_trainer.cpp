@@ -334,6 +334,45 @@ START_TEST(training_set_inputs_n) {
 }
 END_TEST
 
+START_TEST(aspect_preserving_input_sizes) {
+  struct Case { double aspect; int64_t pixels; int width, height; };
+  const Case cases[] = {{1.0, 65536, 256, 256},    {1.5625, 65536, 400, 256}, {0.863, 65536, 256, 296},
+                        {2.5, 65536, 640, 256},    {1.0, 512 * 512, 512, 512}, {1.5625, 400 * 400, 504, 320},
+                        {20.0, 65536, 2048, 256},  {0.05, 65536, 256, 2048}};
+  for (const Case& c : cases) {
+    int w = 0, h = 0;
+    aspect_preserving_input(c.aspect, c.pixels, w, h);
+    ck_assert_msg(w == c.width && h == c.height, "aspect %.4f at %lld px: %dx%d, expected %dx%d", c.aspect,
+                  (long long)c.pixels, w, h, c.width, c.height);
+  }
+  // choose_input_size reads the folder's images: 3 of 120x80 and 2 of 80x80 have the median 1.5.
+  fs::create_directories(folder + "/mixed");
+  for (int i = 0; i < 5; ++i) {
+    save_png(folder + "/mixed/" + std::to_string(i) + ".png", test::textured_image(i < 3 ? 120 : 80, 80, i).view());
+  }
+  TrainOptions o;
+  ck_assert(choose_input_size(o, {folder + "/mixed"}) == 0.0);  // off by default: the geometry stays
+  ck_assert_int_eq(o.geometry.input_width, 256);
+  o.aspect_input_pixels = 65536;
+  ck_assert(std::fabs(choose_input_size(o, {folder + "/mixed"}) - 1.5) < 1e-9);
+  ck_assert_int_eq(o.geometry.input_width, 384);
+  ck_assert_int_eq(o.geometry.input_height, 256);
+}
+END_TEST
+
+START_TEST(aspect_preserving_input_refusals_n) {
+  int w = 0, h = 0;
+  test::expect_throw<InvalidArgument>([&] { aspect_preserving_input(0.0, 65536, w, h); }, "positive aspect");
+  test::expect_throw<InvalidArgument>([&] { aspect_preserving_input(std::nan(""), 65536, w, h); }, "positive aspect");
+  test::expect_throw<InvalidArgument>([&] { aspect_preserving_input(1.0, 0, w, h); }, "pixel budget");
+  TrainOptions o;
+  o.aspect_input_pixels = 65536;
+  fs::create_directories(folder + "/none");
+  test::expect_throw<InvalidArgument>([&] { choose_input_size(o, {folder + "/none"}); }, "no images");
+  test::expect_throw<InvalidArgument>([&] { choose_input_size(o, {folder + "/absent"}); }, "not found");
+}
+END_TEST
+
 // Resident memory in MB (/proc/self/statm counts pages the process maps, not the page cache behind a file).
 double resident_mb() {
   long pages = 0, resident = 0;
@@ -381,7 +420,7 @@ START_TEST(full_disk_is_a_clear_error_n) {
   ck_assert_uint_eq(files_in(folder), 0);
   ck_assert_uint_eq(set.size(), 5);
   ck_assert(std::memcmp(set.image(4).data(), part.data(), part.size_bytes()) == 0);
-  test::expect_throw<IoError>([&] { TrainingSet nowhere(256, 256, folder + "/missing"); }, "choose a writable folder");
+  test::expect_throw<IoError>([&] { TrainingSet nowhere(256, 256, folder + "/missing"); }, "does not exist");
 }
 END_TEST
 
@@ -390,9 +429,10 @@ int main() {
       {"positive", TESTS(trains_and_writes_a_complete_model, int8_threshold_comes_from_the_maps_fast_mode_computes,
                    same_seed_same_model, optimised_step_equals_reference_step,
                    fast_step_close_to_exact_step, penalty_images_are_used_and_bad_ones_skipped, teacher_file_is_used,
-                   training_images_wait_on_disk_not_in_memory),
+                   training_images_wait_on_disk_not_in_memory, aspect_preserving_input_sizes),
        0, setup, teardown, true},
       {"negative", TESTS(cancel_writes_nothing_n, cancel_keeps_previous_model_n, bad_training_inputs_n,
-                   bad_teacher_and_penalty_files_n, training_set_inputs_n, full_disk_is_a_clear_error_n), 0, setup, teardown, true},
+                   bad_teacher_and_penalty_files_n, training_set_inputs_n, full_disk_is_a_clear_error_n,
+                   aspect_preserving_input_refusals_n), 0, setup, teardown, true},
   }, test::Fork::None);
 }

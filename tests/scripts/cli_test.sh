@@ -35,6 +35,9 @@ expect 0 "int8 threshold: *[0-9.e-]* (fast mode on a CPU" -- "$tool" info "$work
 # Teachers: the default (auto) is the shipped, distilled one for S and a random one for M, where none ships.
 expect 0 "teacher: *file teacher_s.efad" -- "$tool" info "$work/model.efad"
 expect 0 "origin: .*distilled (Algorithm 3)" -- "$tool" info "$(dirname "$0")/../../models/teacher_s.efad"
+# auto keeps the frames' 4:3 at the 256x256 budget with the short side at 256.
+expect 0 "input size 344x256 (the training images' median aspect ratio 1.33)" -- "$tool" train --data "$work/belt" --output "$work/wide.efad" --steps 1 --input-size auto
+expect 0 "network input: *344x256" -- "$tool" info "$work/wide.efad"
 expect 0 "RANDOM teacher" -- "$tool" train --data "$work/data/train/good" --output "$work/random.efad" --steps 1 --teacher random --quiet
 expect 0 "NO PRETRAINED TEACHER" -- "$tool" train --data "$work/data/train/good" --output "$work/m-auto.efad" --steps 1 --variant M --quiet
 expect 2 "no shipped teacher for EfficientAD-M" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --variant M --teacher shipped
@@ -72,6 +75,8 @@ expect 2 "give --backbone SPEC, --images DIR and --output" -- "$tool" distill --
 expect 2 "expects an integer" -- "$tool" distill --backbone nsfwjs:x --images "$work/data/train/good" --output "$work/t.efad" --crop big
 # Option values the engine refuses are usage errors too.
 expect 2 "out of range" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size 100
+expect 2 "use auto or auto:PIXELS" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size auto:100
+expect 2 "use auto or auto:PIXELS" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size automatic
 expect 2 "unknown variant" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --variant XL
 expect 2 "unknown device" -- "$tool" infer --model "$work/model.efad" --device tpu "$work/data/test/good"
 expect 2 "unknown mode" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --mode quick

@@ -35,6 +35,10 @@ constexpr int kMinInputSide = 256;
 constexpr int kMaxInputSide = 2048;
 // Throws InvalidArgument when the geometry cannot be built.
 void validate_geometry(const ModelGeometry& geometry);
+// The input size that keeps `aspect` (width / height) at about `pixels` pixels: sides are multiples of 8, the
+// short side at least kMinInputSide (so a long part gets more pixels than asked: 400x256 for 1.56 at 256x256), the
+// long side at most kMaxInputSide. Throws InvalidArgument for a non-positive aspect or budget.
+void aspect_preserving_input(double aspect, int64_t pixels, int& width, int& height);
 
 // The quantiles q_a = 0.9 and q_b = 0.995 of the local (student-teacher) and global (student-autoencoder)
 // maps on held-out normal images (Algorithm 1, lines 44-57). They map q_a to 0 and q_b to 0.1.

@@ -24,7 +24,14 @@ struct TrainOptions {
   double validation_fraction = 0.1;  // held out for the map quantiles and the threshold
   int threads = 0;                 // 0 = one per core
   int64_t teacher_cache_mb = 2048; // memory for cached teacher outputs of un-augmented training images
+  // > 0: choose_input_size() replaces the geometry's input size with one that keeps the training images' median
+  // aspect ratio at about this many pixels (aspect_preserving_input).
+  int64_t aspect_input_pixels = 0;
 };
+
+// Applies options.aspect_input_pixels from the images in `folders` (up to 64 of them, evenly spread, are read);
+// returns the median aspect ratio used, 0 when the option is off. Throws as TrainingSet::add_folder.
+double choose_input_size(TrainOptions& options, const std::vector<std::string>& folders);
 
 struct TrainProgress {
   enum class Phase { TeacherStatistics, Training, Calibration, Done };

@@ -1,6 +1,7 @@
 // Names, geometry and the torch-free model description.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <sstream>
 
 #include "common/text.h"
@@ -38,6 +39,20 @@ void validate_geometry(const ModelGeometry& g) {
                             " pixels (the autoencoder needs at least 256)");
     }
   }
+}
+
+void aspect_preserving_input(double aspect, int64_t pixels, int& width, int& height) {
+  if (!(aspect > 0) || pixels <= 0) {
+    throw InvalidArgument("an aspect-preserving input needs a positive aspect ratio and pixel budget");
+  }
+  const auto side = [](double exact) { return std::clamp(int(std::lround(exact / 8)) * 8, kMinInputSide, kMaxInputSide); };
+  double w = std::sqrt(double(pixels) * aspect), h = w / aspect;
+  if (std::min(w, h) < kMinInputSide) {  // the short side at the minimum, the long one keeps the ratio
+    w = aspect >= 1 ? kMinInputSide * aspect : kMinInputSide;
+    h = aspect >= 1 ? kMinInputSide : kMinInputSide / aspect;
+  }
+  width = side(w);
+  height = side(h);
 }
 
 ModelInfo read_model_info(const std::string& path) {

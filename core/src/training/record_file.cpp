@@ -20,6 +20,11 @@ std::string system_reason(int error) { return std::strerror(error); }
 
 RecordFile::RecordFile(const std::string& folder, size_t record_bytes)
     : folder_(folder.empty() ? std::filesystem::temp_directory_path().string() : folder), record_bytes_(record_bytes) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(folder_, ec)) {
+    throw IoError("cannot keep the training images in " + folder_ + ": the folder does not exist (create it, or "
+                  "choose a writable folder with free space)");
+  }
   std::string pattern = folder_ + "/.efficientad-images-XXXXXX";
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');

@@ -1,4 +1,6 @@
 // The normal images a training run reads, converted to the network input as they are added.
+#include <algorithm>
+
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
 #include "efficientad/trainer.h"
@@ -38,11 +40,38 @@ Image TrainingSet::image(size_t i) const {
   return out;
 }
 
-size_t TrainingSet::add_folder(const std::string& folder) {
-  const std::vector<std::string> files = list_image_files(folder);
-  if (files.empty()) {
-    throw InvalidArgument("no images (.png, .jpg, .jpeg, .bmp, .tif) in folder " + folder);
+namespace {
+
+std::vector<std::string> training_images_in(const std::string& folder) {
+  std::vector<std::string> files = list_image_files(folder);
+  if (files.empty()) throw InvalidArgument("no images (.png, .jpg, .jpeg, .bmp, .tif) in folder " + folder);
+  return files;
+}
+
+}  // namespace
+
+double choose_input_size(TrainOptions& options, const std::vector<std::string>& folders) {
+  if (options.aspect_input_pixels <= 0) return 0;
+  std::vector<std::string> files;
+  for (const auto& folder : folders) {
+    const std::vector<std::string> found = training_images_in(folder);
+    files.insert(files.end(), found.begin(), found.end());
   }
+  constexpr size_t kSampled = 64;  // the median of 64 is stable, and reading every image twice is not free
+  std::vector<double> aspects;
+  for (size_t i = 0; i < std::min(files.size(), kSampled); ++i) {
+    const Image image = load_image(files[i * files.size() / std::min(files.size(), kSampled)]);
+    aspects.push_back(double(image.width()) / double(image.height()));
+  }
+  std::nth_element(aspects.begin(), aspects.begin() + long(aspects.size() / 2), aspects.end());
+  const double median = aspects[aspects.size() / 2];
+  aspect_preserving_input(median, options.aspect_input_pixels, options.geometry.input_width,
+                          options.geometry.input_height);
+  return median;
+}
+
+size_t TrainingSet::add_folder(const std::string& folder) {
+  const std::vector<std::string> files = training_images_in(folder);
   for (const auto& file : files) add(load_image(file).view(), file);
   return files.size();
 }
