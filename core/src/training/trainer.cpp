@@ -167,7 +167,9 @@ class Trainer {
       sum += values.sum(1);
       sum_sq += values.pow(2).sum(1);
       count += values.size(1);
-      if (i < cache_limit) cache_[index] = raw;
+      // Stored at the cache's width at once (fast mode's teacher computes in bf16, so nothing is lost): keeping
+      // the fp32 copy until normalisation would take twice the budget.
+      if (i < cache_limit) cache_[index] = runner_->uses_bf16() ? raw.to(at::kBFloat16) : raw;
       report_phase(TrainProgress::Phase::TeacherStatistics, i + 1, split_.train.size(), 0.1 * double(i + 1));
     }
     const at::Tensor mean = sum / double(count);
@@ -177,7 +179,7 @@ class Trainer {
     const auto m = nets_.teacher_mean.to(torch_device_).view({1, -1, 1, 1});
     const auto s = nets_.teacher_std.to(torch_device_).view({1, -1, 1, 1});
     for (auto& t : cache_) {
-      if (t.defined()) t = ((t.to(torch_device_) - m) / s).to(runner_->uses_bf16() ? at::kBFloat16 : at::kFloat);
+      if (t.defined()) t = ((t.to(torch_device_).to(at::kFloat) - m) / s).to(t.scalar_type());
     }
     nets_.teacher_mean = nets_.teacher_mean.to(torch_device_);
     nets_.teacher_std = nets_.teacher_std.to(torch_device_);
