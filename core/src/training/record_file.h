@@ -23,7 +23,6 @@ class RecordFile {
   void read(size_t index, uint8_t* out) const;
 
   size_t size() const { return records_; }
-  const std::string& folder() const { return folder_; }
 
  private:
   std::string folder_;
