@@ -1,7 +1,9 @@
 // The adaptive thread count of `threads = 0`: what it measures (other processes' CPU time, not the networks'
-// own OpenMP team) and how it reacts to a real busy process. Runs alone: the load of other tests would be seen.
+// own OpenMP team) and how it reacts to a real busy process; and the CPU's measured peak, the benchmark's
+// yardstick. Runs alone: the load of other tests would be seen.
 #include "check_compat.h"
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -11,6 +13,9 @@
 
 #include "common/cpu_threads.h"
 #include "common/device.h"
+#include "common/timing.h"
+#include "efficientad/errors.h"
+#include "evaluation/cpu_peak.h"
 #include "test_helpers.h"
 
 using namespace efficientad::detail;
@@ -106,6 +111,43 @@ START_TEST(adaptive_threads_wait_for_the_interval_n) {
 }
 END_TEST
 
+START_TEST(peak_is_above_a_real_convolution) {
+  if (!__builtin_cpu_supports("avx512f")) {
+    ck_assert(measure_cpu_peak(1).fp32_gmacs == 0);  // not measured rather than a wrong figure
+    return;
+  }
+  const CpuPeak peak = measure_cpu_peak(1);
+  // oneDNN's fp32 3x3 convolution of the teacher's third layer (S, 256x256 input) on the same single thread.
+  set_cpu_threads(1);
+  const at::Tensor x = at::rand({1, 256, 61, 61}).contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor w = at::rand({256, 256, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast);
+  for (int warm = 0; warm < 2; ++warm) at::conv2d(x, w);
+  const auto start = Clock::now();
+  constexpr int kRuns = 5;
+  for (int run = 0; run < kRuns; ++run) at::conv2d(x, w);
+  const double conv_gmacs = kRuns * 59.0 * 59 * 256 * 256 * 9 / seconds_since(start) * 1e-9;
+  std::printf("one thread: fp32 peak %.1f GMAC/s, oneDNN conv %.1f (%.0f %%); int8 peak %.1f, bf16 peak %.1f\n",
+              peak.fp32_gmacs, conv_gmacs, 100 * conv_gmacs / peak.fp32_gmacs, peak.int8_gmacs, peak.bf16_gmacs);
+  ck_assert_msg(conv_gmacs < 1.05 * peak.fp32_gmacs, "a real convolution beat the measured peak");
+  ck_assert_msg(conv_gmacs > 0.2 * peak.fp32_gmacs, "the measured peak is implausibly far above oneDNN");
+  // A VNNI instruction does 64 u8 x s8 MACs where an FMA does 16 fp32 ones, at no lower issue rate anywhere.
+  if (__builtin_cpu_supports("avx512vnni")) ck_assert(peak.int8_gmacs > 2 * peak.fp32_gmacs);
+  if (__builtin_cpu_supports("avx512bf16")) ck_assert(peak.bf16_gmacs > 0);
+}
+END_TEST
+
+START_TEST(peak_needs_a_thread_n) {
+  for (int threads : {0, -2}) {
+    try {
+      measure_cpu_peak(threads);
+      ck_abort_msg("%d threads accepted", threads);
+    } catch (const efficientad::InvalidArgument& e) {
+      ck_assert(std::string(e.what()).find("threads must be >= 1") != std::string::npos);
+    }
+  }
+}
+END_TEST
+
 int main() {
   if (usable_cores() < 2) {
     std::puts("SKIP: needs two usable cores to take one away");
@@ -113,8 +155,8 @@ int main() {
   }
   return test::run_cases("cpu_threads", {
       {"positive", TESTS(free_cores_round_to_threads, a_busy_process_is_seen, our_own_team_is_not_counted,
-                         adaptive_threads_follow_a_busy_process)},
+                         adaptive_threads_follow_a_busy_process, peak_is_above_a_real_convolution)},
       {"negative", TESTS(impossible_free_cores_give_one_to_all_n, too_short_an_interval_tells_nothing_n,
-                         adaptive_threads_wait_for_the_interval_n)},
+                         adaptive_threads_wait_for_the_interval_n, peak_needs_a_thread_n)},
   }, test::Fork::PerTest);
 }

@@ -30,10 +30,14 @@ struct BenchmarkRow {
   double ratio = 0;             // mean_ms / the naive row's mean_ms
   double max_relative_diff = -1;  // of the combined map vs naive (inference rows), -1 when not measured
   double peak_mb = -1;          // resident memory one call adds at its peak (CPU), -1 when not measured
+  // (inference rows, CPU) the time its convolutions' MACs take at the CPU's measured peak for the dtypes the row
+  // runs them in, over mean_ms; -1 when not measured (no AVX-512 loop for a dtype, or a GPU)
+  double peak_fraction = -1;
 };
 
 struct BenchmarkReport {
   std::string setup;            // what was measured, one line
+  std::string work;             // MACs per image and the CPU's measured peak per dtype, one line (CPU)
   std::vector<BenchmarkRow> inference;
   std::vector<BenchmarkRow> training;
   std::vector<BenchmarkRow> contention;  // ratio: to the quiet fast row

@@ -129,5 +129,6 @@ template std::vector<uint8_t> read_untrusted_file<ImageError>(const std::string&
 template std::vector<uint8_t> read_untrusted_file<ModelFileError>(const std::string&, uint64_t, const std::string&,
                                                                    size_t, const HeadCheck&);
 template std::vector<uint8_t> read_file_prefix<ModelFileError>(const std::string&, uint64_t, size_t, const std::string&);
+template std::vector<uint8_t> read_file_prefix<ImageError>(const std::string&, uint64_t, size_t, const std::string&);
 
 }  // namespace efficientad::detail

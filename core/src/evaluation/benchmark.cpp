@@ -14,8 +14,10 @@
 #include "common/device.h"
 #include "common/timing.h"
 #include "efficientad/errors.h"
+#include "evaluation/cpu_peak.h"
 #include "inference/detection.h"
 #include "inference/map_computer.h"
+#include "model/architecture.h"
 #include "training/train_step.h"
 
 namespace efficientad {
@@ -107,6 +109,10 @@ std::string format_row(const BenchmarkRow& r) {
     std::snprintf(line, sizeof line, "   map diff vs naive %.2e", r.max_relative_diff);
     s += line;
   }
+  if (r.peak_fraction >= 0) {
+    std::snprintf(line, sizeof line, "   %.0f %% of peak", 100 * r.peak_fraction);
+    s += line;
+  }
   return s + "\n";
 }
 
@@ -115,6 +121,7 @@ std::string format_row(const BenchmarkRow& r) {
 std::string BenchmarkReport::text() const {
   std::ostringstream out;
   out << setup << "\n";
+  if (!work.empty()) out << work << "\n";
   if (!inference.empty()) {
     out << "inference per image, host image to host map (targets: exact <= 0.70x with map diff <= 1e-4, fast <= 0.25x):\n";
     for (const auto& r : inference) out << format_row(r);
@@ -176,8 +183,35 @@ std::vector<double> interleaved_rounds(const std::vector<std::function<void()>>&
   return total;
 }
 
-// Naive vs exact vs fast inference, host image to host map, with the peak memory of each and its map difference.
+// The CPU's measured rate for convolutions in int8 or in a float dtype; 0 where it was not measured.
+double peak_gmacs(const detail::CpuPeak& peak, bool int8, at::ScalarType float_dtype) {
+  if (int8) return peak.int8_gmacs;
+  return float_dtype == at::kBFloat16 ? peak.bf16_gmacs : peak.fp32_gmacs;
+}
+
+// Milliseconds per image if every convolution ran at the CPU's peak for its dtype (the PDNs in int8 or the float
+// dtype, the autoencoder in the float dtype); -1 where a needed peak was not measured.
+double floor_ms(const detail::NetworkMacs& macs, const detail::CpuPeak& peak, bool pdns_int8,
+                at::ScalarType float_dtype) {
+  const double pdn_rate = peak_gmacs(peak, pdns_int8, float_dtype), ae_rate = peak_gmacs(peak, false, float_dtype);
+  if (pdn_rate <= 0 || ae_rate <= 0) return -1;
+  return 1e-6 * (double(macs.teacher + macs.student) / pdn_rate + double(macs.autoencoder) / ae_rate);
+}
+
+std::string work_line(const detail::NetworkMacs& macs, const detail::CpuPeak& peak, int threads) {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "work %.2f GMAC per image (teacher %.2f, student %.2f, autoencoder %.2f); CPU peak on %d threads "
+                "(AVX-512 register loops): int8 %.0f, bf16 %.0f, fp32 %.0f GMAC/s",
+                1e-9 * double(macs.total()), 1e-9 * double(macs.teacher), 1e-9 * double(macs.student),
+                1e-9 * double(macs.autoencoder), threads, peak.int8_gmacs, peak.bf16_gmacs, peak.fp32_gmacs);
+  return line;
+}
+
+// Naive vs exact vs fast inference, host image to host map, with the peak memory of each and its map difference
+// and, on the CPU, the fraction of the CPU's peak it reaches.
 std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subject& s, Device device,
+                                         const detail::CpuPeak& peak,
                                          const std::function<void(const std::string&)>& log) {
   const detail::MapComputer exact(s.nets, Mode::Exact, device);
   const detail::MapComputer fast(s.nets, Mode::Fast, device);
@@ -188,6 +222,9 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
   };
   std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
                                     "fast (" + fast.precision() + ")"};
+  const detail::NetworkMacs macs = detail::network_macs(s.info.geometry);
+  std::vector<double> floors = {floor_ms(macs, peak, false, at::kFloat), floor_ms(macs, peak, false, at::kFloat),
+                                floor_ms(macs, peak, fast.runs_int8(), fast.float_dtype())};
   // Where the CPU has bf16 instructions, fast mode's float dtype is a choice (cpu_bf16_outruns_fp32): time the
   // one not taken as well, so that every run shows whether the choice holds on this CPU.
   std::unique_ptr<detail::MapComputer> fast_other;
@@ -196,21 +233,23 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     fast_other = std::make_unique<detail::MapComputer>(s.nets, Mode::Fast, device, other);
     paths.push_back([&] { return optimised_combined(fast_other->compute(s.images), s.info); });
     names.push_back("fast, not chosen here (" + fast_other->precision() + ")");
+    floors.push_back(floor_ms(macs, peak, fast_other->runs_int8(), other));
   }
   std::vector<at::Tensor> outputs(paths.size());
   std::vector<std::function<void()>> contenders;
   for (size_t p = 0; p < paths.size(); ++p) contenders.push_back([&, p] { outputs[p] = paths[p](); });
-  std::vector<double> peak(paths.size(), -1.0);
+  std::vector<double> peak_mb(paths.size(), -1.0);
   auto measure_peaks = [&] {  // each alone, warm, so that each peak is its own
-    for (size_t p = 0; device == Device::Cpu && p < paths.size(); ++p) peak[p] = peak_added_mb([&] { paths[p](); });
+    for (size_t p = 0; device == Device::Cpu && p < paths.size(); ++p) peak_mb[p] = peak_added_mb([&] { paths[p](); });
   };
   if (log) log("inference benchmark: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) + " rounds");
   const std::vector<double> total = interleaved_rounds(contenders, o.warmup, o.iterations, measure_peaks);
   std::vector<BenchmarkRow> rows;
   for (size_t p = 0; p < paths.size(); ++p) {
     BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, 0, p == 0 ? -1 : max_relative_diff(outputs[p], outputs[0]),
-                     peak[p]};
+                     peak_mb[p]};
     row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
+    if (device == Device::Cpu && floors[p] > 0) row.peak_fraction = floors[p] / row.mean_ms;
     rows.push_back(row);
   }
   return rows;
@@ -308,7 +347,12 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
                 variant_name(g.variant), g.input_width, g.input_height, g.padding ? "on" : "off", o.batch,
                 device_name(device), at::get_num_threads(), o.iterations, o.warmup);
   report.setup = setup;
-  report.inference = inference_rows(o, subject, device, log);
+  detail::CpuPeak peak;
+  if (device == Device::Cpu) {
+    peak = detail::measure_cpu_peak(at::get_num_threads());
+    report.work = work_line(detail::network_macs(g), peak, at::get_num_threads());
+  }
+  report.inference = inference_rows(o, subject, device, peak, log);
   if (o.contention && device == Device::Cpu) {
     report.contention = contention_rows(o, subject, report.inference[2].mean_ms, report.contention_setup, log);
   }

@@ -35,6 +35,7 @@ class MapComputer {
   RawMaps compute(const at::Tensor& rgb_u8_nhwc) const;
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"
   bool runs_int8() const { return teacher_int8_ != nullptr; }
+  at::ScalarType float_dtype() const { return dtype_; }  // of what runs through LibTorch (all of exact)
 
  private:
   RawMaps compute_int8(const at::Tensor& rgb_u8_nhwc) const;

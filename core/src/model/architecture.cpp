@@ -53,6 +53,50 @@ int pdn_output_side(Variant variant, bool padding, int side) {
   return side;
 }
 
+namespace {
+
+struct PlaneSize {
+  int64_t height, width;
+};
+
+// MACs of one convolution on an input plane; `in` becomes its output plane.
+int64_t conv_macs(const ConvSpec& l, PlaneSize& in) {
+  in.height = (in.height + 2 * l.padding - l.kernel) / l.stride + 1;
+  in.width = (in.width + 2 * l.padding - l.kernel) / l.stride + 1;
+  return in.height * in.width * l.out_channels * l.in_channels * l.kernel * l.kernel;
+}
+
+int64_t pdn_macs(Variant variant, int64_t out_channels, const ModelGeometry& g) {
+  const int64_t pool_pad = pdn_pool_padding(g.padding);
+  PlaneSize plane{g.input_height, g.input_width};
+  int64_t macs = 0;
+  for (const auto& l : pdn_layers(variant, out_channels, g.padding)) {
+    macs += conv_macs(l, plane);
+    if (l.avg_pool) plane = {(plane.height + 2 * pool_pad - 2) / 2 + 1, (plane.width + 2 * pool_pad - 2) / 2 + 1};
+  }
+  return macs;
+}
+
+int64_t autoencoder_macs(const ModelGeometry& g) {
+  PlaneSize plane{g.input_height, g.input_width};
+  int64_t macs = 0;
+  for (const auto& l : encoder_layers()) macs += conv_macs(l, plane);
+  const std::vector<int> heights = decoder_upsample_sides(g.input_height, g.feature_height());
+  const std::vector<int> widths = decoder_upsample_sides(g.input_width, g.feature_width());
+  const std::vector<ConvSpec> decoder = decoder_layers(kTeacherChannels);
+  for (size_t i = 0; i < decoder.size(); ++i) {
+    if (i < heights.size()) plane = {heights[i], widths[i]};
+    macs += conv_macs(decoder[i], plane);
+  }
+  return macs;
+}
+
+}  // namespace
+
+NetworkMacs network_macs(const ModelGeometry& g) {
+  return {pdn_macs(g.variant, kTeacherChannels, g), pdn_macs(g.variant, 2 * kTeacherChannels, g), autoencoder_macs(g)};
+}
+
 std::vector<TensorShape> conv_parameter_shapes(const std::vector<ConvSpec>& layers, const std::string& prefix) {
   std::vector<TensorShape> shapes;
   for (const auto& l : layers) {

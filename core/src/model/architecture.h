@@ -34,6 +34,14 @@ constexpr double kDecoderDropout = 0.2;
 // Side of the PDN output map for an input side (56 for 256 without padding, 64 with).
 int pdn_output_side(Variant variant, bool padding, int input_side);
 
+// Multiply-accumulates of one image through each network at this geometry (student: all 2x384 output
+// channels). Convolutions only: pooling, resizing and ReLU are memory traffic, part of the time, not the work.
+struct NetworkMacs {
+  int64_t teacher = 0, student = 0, autoencoder = 0;
+  int64_t total() const { return teacher + student + autoencoder; }
+};
+NetworkMacs network_macs(const ModelGeometry& geometry);
+
 struct TensorShape {
   std::string name;
   std::vector<int64_t> shape;

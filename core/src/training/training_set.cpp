@@ -1,9 +1,12 @@
 // The normal images a training run reads, converted to the network input as they are added.
 #include <algorithm>
 
+#include "common/file_read.h"
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
+#include "efficientad/limits.h"
 #include "efficientad/trainer.h"
+#include "image/image_header.h"
 #include "image/image_ops.h"
 #include "training/record_file.h"
 
@@ -50,6 +53,24 @@ std::vector<std::string> training_images_in(const std::string& folder) {
 
 }  // namespace
 
+namespace {
+
+// Width over height from the file's header where it declares its size in the first 64 KB (PNG, BMP, most JPEGs
+// and TIFFs), else from decoding the whole image.
+double image_aspect(const std::string& path) {
+  constexpr size_t kHeaderBytes = 64 << 10;  // past a JPEG's EXIF block, which comes before its size
+  const std::vector<uint8_t> head =
+      detail::read_file_prefix<ImageError>(path, kMaxImageFileBytes, kHeaderBytes, "image file");
+  uint64_t width = 0, height = 0;
+  if (detail::declared_image_size(head, &width, &height) && width > 0 && height > 0) {
+    return double(width) / double(height);
+  }
+  const Image image = load_image(path);
+  return double(image.width()) / double(image.height());
+}
+
+}  // namespace
+
 double choose_input_size(TrainOptions& options, const std::vector<std::string>& folders) {
   if (options.aspect_input_pixels <= 0) return 0;
   std::vector<std::string> files;
@@ -57,11 +78,10 @@ double choose_input_size(TrainOptions& options, const std::vector<std::string>& 
     const std::vector<std::string> found = training_images_in(folder);
     files.insert(files.end(), found.begin(), found.end());
   }
-  constexpr size_t kSampled = 64;  // the median of 64 is stable, and reading every image twice is not free
+  constexpr size_t kSampled = 64;  // the median of 64 is stable, and reading every file's header is not free
   std::vector<double> aspects;
   for (size_t i = 0; i < std::min(files.size(), kSampled); ++i) {
-    const Image image = load_image(files[i * files.size() / std::min(files.size(), kSampled)]);
-    aspects.push_back(double(image.width()) / double(image.height()));
+    aspects.push_back(image_aspect(files[i * files.size() / std::min(files.size(), kSampled)]));
   }
   std::nth_element(aspects.begin(), aspects.begin() + long(aspects.size() / 2), aspects.end());
   const double median = aspects[aspects.size() / 2];
