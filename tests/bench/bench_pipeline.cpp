@@ -1,6 +1,7 @@
 // Benchmark (meson test --benchmark, or run directly): frames per second through efficientad in a GStreamer
-// pipeline versus the engine alone on the same frames, measured in the same run and interleaved; then resident
-// memory over a long run through the pipeline. The model is EfficientAD-S at 256x256 with random weights (speed and
+// pipeline versus the engine alone on the same frames, measured in the same run and interleaved; then 1-4
+// pipelines in one process sharing the cores (frames/s per stream and in total); then resident memory over a long
+// run through the pipeline. The model is EfficientAD-S at 256x256 with random weights (speed and
 // memory do not depend on the weights), written to a temporary folder.
 //   bench_pipeline [FRAMES=100] [LONG_FRAMES=2000]
 #include <gst/app/gstappsrc.h>
@@ -12,6 +13,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "efficientad/detector.h"
@@ -45,45 +48,80 @@ GstPadProbeReturn on_sink_buffer(GstPad*, GstPadProbeInfo*, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
-// Runs `count` frames through appsrc ! efficientad ! fakesink; calls `every` each 500 frames. Returns the seconds
-// from the warm-up frames' arrival at the sink to the last frame's.
+// One appsrc ! efficientad ! fakesink pipeline, PLAYING, with a clock on its sink.
+class Stream {
+ public:
+  explicit Stream(const char* model) {
+    gchar* description = g_strdup_printf(
+        "appsrc name=src format=time block=true max-buffers=4 caps=video/x-raw,format=RGB,width=%d,height=%d,framerate=30/1 "
+        "! efficientad model-file=%s ! fakesink name=sink sync=false", kWidth, kHeight, model);
+    pipeline_ = gst_parse_launch(description, nullptr);
+    g_free(description);
+    src_ = gst_bin_get_by_name(GST_BIN(pipeline_), "src");
+    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline_), "sink");
+    GstPad* sink_pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink_buffer, &clock_, nullptr);
+    gst_object_unref(sink_pad);
+    gst_object_unref(sink);
+    // The model loads during this call (efficientad's start()), before the clock starts; waiting for the
+    // asynchronous state change would wait for a preroll buffer that is not pushed yet.
+    gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+  }
+  ~Stream() {
+    gst_element_set_state(pipeline_, GST_STATE_NULL);
+    gst_object_unref(src_);
+    gst_object_unref(pipeline_);
+  }
+
+  // Pushes `count` frames after the warm-up ones, then end-of-stream; calls `every` each 500 frames.
+  void feed(const std::vector<GstBuffer*>& frames, int count, void (*every)(int frame) = nullptr) {
+    for (int i = 0; i < count + kWarmup; ++i) {
+      GstBuffer* buffer = gst_buffer_copy(frames[size_t(i) % frames.size()]);  // shares the pixels
+      GST_BUFFER_PTS(buffer) = gst_util_uint64_scale(guint64(i), GST_SECOND, 30);
+      gst_app_src_push_buffer(GST_APP_SRC(src_), buffer);
+      if (every && i % 500 == 0) every(i);
+    }
+    gst_app_src_end_of_stream(GST_APP_SRC(src_));
+  }
+
+  // Waits for end-of-stream; returns the seconds from the warm-up frames' arrival at the sink to the last frame's.
+  double finish() {
+    GstBus* bus = gst_element_get_bus(pipeline_);
+    GstMessage* done =
+        gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (GST_MESSAGE_TYPE(done) == GST_MESSAGE_ERROR) {
+      std::fprintf(stderr, "pipeline error\n");
+      std::exit(1);
+    }
+    gst_message_unref(done);
+    gst_object_unref(bus);
+    return std::chrono::duration<double>(clock_.last - clock_.warm).count();
+  }
+
+ private:
+  GstElement* pipeline_;
+  GstElement* src_;
+  SinkClock clock_;
+};
+
 double run_pipeline(const char* model, const std::vector<GstBuffer*>& frames, int count,
                     void (*every)(int frame) = nullptr) {
-  gchar* description = g_strdup_printf(
-      "appsrc name=src format=time block=true max-buffers=4 caps=video/x-raw,format=RGB,width=%d,height=%d,framerate=30/1 "
-      "! efficientad model-file=%s ! fakesink name=sink sync=false", kWidth, kHeight, model);
-  GstElement* pipeline = gst_parse_launch(description, nullptr);
-  g_free(description);
-  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
-  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  GstPad* sink_pad = gst_element_get_static_pad(sink, "sink");
-  SinkClock clock;
-  gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink_buffer, &clock, nullptr);
-  // The model loads during this call (efficientad's start()), before the clock starts; waiting for the
-  // asynchronous state change would wait for a preroll buffer that is not pushed yet.
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  for (int i = 0; i < count + kWarmup; ++i) {
-    GstBuffer* buffer = gst_buffer_copy(frames[size_t(i) % frames.size()]);  // shares the pixels
-    GST_BUFFER_PTS(buffer) = gst_util_uint64_scale(guint64(i), GST_SECOND, 30);
-    gst_app_src_push_buffer(GST_APP_SRC(src), buffer);
-    if (every && i % 500 == 0) every(i);
-  }
-  gst_app_src_end_of_stream(GST_APP_SRC(src));
-  GstBus* bus = gst_element_get_bus(pipeline);
-  GstMessage* done = gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  const double seconds = std::chrono::duration<double>(clock.last - clock.warm).count();
-  if (GST_MESSAGE_TYPE(done) == GST_MESSAGE_ERROR) {
-    std::fprintf(stderr, "pipeline error\n");
-    std::exit(1);
-  }
-  gst_message_unref(done);
-  gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(sink_pad);
-  gst_object_unref(sink);
-  gst_object_unref(src);
-  gst_object_unref(pipeline);
-  return seconds;
+  Stream stream(model);
+  stream.feed(frames, count, every);
+  return stream.finish();
+}
+
+// `streams` pipelines in this process at once, each fed by its own thread (as cameras would); each one's
+// frames per second.
+std::vector<double> run_streams(const char* model, const std::vector<GstBuffer*>& frames, int count, int streams) {
+  std::vector<std::unique_ptr<Stream>> running;
+  for (int i = 0; i < streams; ++i) running.push_back(std::make_unique<Stream>(model));
+  std::vector<std::thread> feeders;
+  for (auto& stream : running) feeders.emplace_back([&, s = stream.get()] { s->feed(frames, count); });
+  for (auto& feeder : feeders) feeder.join();
+  std::vector<double> fps;
+  for (auto& stream : running) fps.push_back(count / stream->finish());
+  return fps;
 }
 
 double run_engine(efficientad::Detector& detector, const std::vector<efficientad::Image>& images, int count) {
@@ -131,6 +169,18 @@ int main(int argc, char** argv) {
               efficientad::mode_name(detector.mode()), frames);
   std::printf("  engine alone        %7.2f frames/s\n", engine_fps);
   std::printf("  through efficientad %7.2f frames/s   ratio %.3f (target >= 0.95)\n", pipeline_fps, pipeline_fps / engine_fps);
+
+  // Several cameras on one box: 1-4 pipelines in this process share the cores (the element's default threads =
+  // 0 gives each detector the cores the others leave free).
+  std::printf("pipelines in one process, %d frames each:\n", frames);
+  for (int streams = 1; streams <= 4; ++streams) {
+    const std::vector<double> fps = run_streams(model, buffers, frames, streams);
+    double total = 0, slowest = fps[0];
+    for (double f : fps) total += f, slowest = std::min(slowest, f);
+    std::printf("  %d pipeline(s)  %6.2f frames/s in total, %6.2f per stream (slowest %.2f)\n", streams, total,
+                total / streams, slowest);
+    std::fflush(stdout);
+  }
 
   if (long_frames > 0) {
     static double first = 0, peak = 0;

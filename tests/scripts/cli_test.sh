@@ -129,6 +129,33 @@ cp -r "$work/data" "$work/badmask"
 cp "$work/other/ground_truth/chip/000_mask.png" "$work/badmask/ground_truth/chip/000_mask.png"
 expect 1 "mask .* is 200x200 but its image" -- "$tool" eval --data "$work/badmask" --model "$work/model.efad"
 
+# The cached teacher outputs take about their size: one block, not one allocation per image between each step's
+# temporaries, which fragmented the heap to 3x (+293 MB here for a 130 MB cache before the fix).
+"$tool" synth --output "$work/cache" --train 60 --test-good 1 --defects-per-kind 1 >/dev/null 2>&1
+peak_mb() {
+  "$tool" train --data "$work/cache/train/good" --steps 1 --cache-mb "$1" --output "$work/cache.efad" 2>&1 |
+    sed -n 's/^peak resident memory \([0-9]*\) MB.*/\1/p'
+}
+uncached=$(peak_mb 0); cached=$(peak_mb 600)
+bytes=4; grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo && bytes=2  # fast mode caches bf16 where it runs bf16
+cache_mb=$((54 * 384 * 56 * 56 * bytes / 1048576))  # 54 training images (10 % are held out)
+echo "teacher cache of $cache_mb MB: peak $uncached MB without, $cached MB with"
+[ -n "$uncached" ] && [ -n "$cached" ] && [ $((cached - uncached)) -le $((cache_mb * 3 / 2)) ] ||
+  { echo "FAIL: the teacher cache took more than 1.5x its $cache_mb MB"; failures=$((failures + 1)); }
+
+# bench: a list of input sizes, fast alone, each row with its share of the CPU's measured peak (AVX-512 CPUs).
+expect 0 "EfficientAD-S, 256x320" -- "$tool" bench --fast-only --input-size 256,256x320 --iterations 1 --warmup 0 --train-steps 0
+[ "$(grep -c "^EfficientAD-S" "$work/log")" -eq 2 ] && ! grep -q "naive" "$work/log" ||
+  { echo "FAIL: bench --fast-only ran other rows or not two sizes"; failures=$((failures + 1)); }
+if grep -q avx512f /proc/cpuinfo; then
+  grep -q "fast (.*% of peak" "$work/log" && grep -q "work 37.95 GMAC per image" "$work/log" ||
+    { echo "FAIL: bench lacks the work line or the fraction of peak"; failures=$((failures + 1)); }
+fi
+expect 2 "--model fixes the input size" -- "$tool" bench --model "$work/model.efad" --input-size 256,512
+expect 1 "input side" -- "$tool" bench --fast-only --input-size 100 --iterations 1 --train-steps 0
+expect 2 "--batch" -- "$tool" bench --fast-only --batch 0 --iterations 1 --train-steps 0
+expect 2 "empty list" -- "$tool" bench --input-size ,
+
 [ -e "$work/m.efad" ] && { echo "FAIL: a failed training left $work/m.efad"; failures=$((failures + 1)); }
 
 echo "$failures failure(s)"

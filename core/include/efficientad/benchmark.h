@@ -22,12 +22,14 @@ struct BenchmarkOptions {
   int iterations = 20;
   int train_steps = 5;          // 0 skips the training benchmark
   bool contention = false;      // also time fast inference with one core kept busy by another process (CPU)
+  bool fast_only = false;       // time fast inference alone (no naive or exact row, so no ratios): large inputs
+                                // and batches, where the naive port would take minutes and gigabytes
 };
 
 struct BenchmarkRow {
   std::string name;
   double mean_ms = 0;
-  double ratio = 0;             // mean_ms / the naive row's mean_ms
+  double ratio = -1;            // mean_ms / the naive row's mean_ms; -1 without a naive row
   double max_relative_diff = -1;  // of the combined map vs naive (inference rows), -1 when not measured
   double peak_mb = -1;          // resident memory one call adds at its peak (CPU), -1 when not measured
   // (inference rows, CPU) the time its convolutions' MACs take at the CPU's measured peak for the dtypes the row

@@ -98,9 +98,12 @@ double max_relative_diff(const at::Tensor& a, const at::Tensor& reference) {
 
 std::string format_row(const BenchmarkRow& r) {
   char line[200];
-  std::snprintf(line, sizeof line, "  %-50s %8.1f ms %7.1f img/s  %5.2fx", r.name.c_str(), r.mean_ms,
-                1000.0 / r.mean_ms, r.ratio);
+  std::snprintf(line, sizeof line, "  %-50s %8.1f ms %7.1f img/s", r.name.c_str(), r.mean_ms, 1000.0 / r.mean_ms);
   std::string s = line;
+  if (r.ratio >= 0) {
+    std::snprintf(line, sizeof line, "  %5.2fx", r.ratio);
+    s += line;
+  }
   if (r.peak_mb >= 0) {
     std::snprintf(line, sizeof line, "  peak +%.0f MB", r.peak_mb);
     s += line;
@@ -215,20 +218,23 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
                                          const std::function<void(const std::string&)>& log) {
   const detail::MapComputer exact(s.nets, Mode::Exact, device);
   const detail::MapComputer fast(s.nets, Mode::Fast, device);
-  std::vector<std::function<at::Tensor()>> paths = {
-      [&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); },
-      [&] { return optimised_combined(exact.compute(s.images), s.info); },
-      [&] { return optimised_combined(fast.compute(s.images), s.info); },
-  };
-  std::vector<std::string> names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)",
-                                    "fast (" + fast.precision() + ")"};
   const detail::NetworkMacs macs = detail::network_macs(s.info.geometry);
-  std::vector<double> floors = {floor_ms(macs, peak, false, at::kFloat), floor_ms(macs, peak, false, at::kFloat),
-                                floor_ms(macs, peak, fast.runs_int8(), fast.float_dtype())};
+  std::vector<std::function<at::Tensor()>> paths;
+  std::vector<std::string> names;
+  std::vector<double> floors;
+  if (!o.fast_only) {
+    paths.push_back([&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); });
+    paths.push_back([&] { return optimised_combined(exact.compute(s.images), s.info); });
+    names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)"};
+    floors = {floor_ms(macs, peak, false, at::kFloat), floor_ms(macs, peak, false, at::kFloat)};
+  }
+  paths.push_back([&] { return optimised_combined(fast.compute(s.images), s.info); });
+  names.push_back("fast (" + fast.precision() + ")");
+  floors.push_back(floor_ms(macs, peak, fast.runs_int8(), fast.float_dtype()));
   // Where the CPU has bf16 instructions, fast mode's float dtype is a choice (cpu_bf16_outruns_fp32): time the
   // one not taken as well, so that every run shows whether the choice holds on this CPU.
   std::unique_ptr<detail::MapComputer> fast_other;
-  if (device == Device::Cpu && detail::cpu_has_native_bf16()) {
+  if (device == Device::Cpu && detail::cpu_has_native_bf16() && !o.fast_only) {
     const at::ScalarType other = detail::cpu_bf16_outruns_fp32() ? at::kFloat : at::kBFloat16;
     fast_other = std::make_unique<detail::MapComputer>(s.nets, Mode::Fast, device, other);
     paths.push_back([&] { return optimised_combined(fast_other->compute(s.images), s.info); });
@@ -245,10 +251,11 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
   if (log) log("inference benchmark: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) + " rounds");
   const std::vector<double> total = interleaved_rounds(contenders, o.warmup, o.iterations, measure_peaks);
   std::vector<BenchmarkRow> rows;
+  const bool have_naive = !o.fast_only;  // row 0 then: the yardstick of ratios and map differences
   for (size_t p = 0; p < paths.size(); ++p) {
-    BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, 0, p == 0 ? -1 : max_relative_diff(outputs[p], outputs[0]),
-                     peak_mb[p]};
-    row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
+    BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, -1,
+                     have_naive && p > 0 ? max_relative_diff(outputs[p], outputs[0]) : -1, peak_mb[p]};
+    if (have_naive) row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
     if (device == Device::Cpu && floors[p] > 0) row.peak_fraction = floors[p] / row.mean_ms;
     rows.push_back(row);
   }
@@ -354,7 +361,8 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
   }
   report.inference = inference_rows(o, subject, device, peak, log);
   if (o.contention && device == Device::Cpu) {
-    report.contention = contention_rows(o, subject, report.inference[2].mean_ms, report.contention_setup, log);
+    const double quiet_fast_ms = report.inference[o.fast_only ? 0 : 2].mean_ms;
+    report.contention = contention_rows(o, subject, quiet_fast_ms, report.contention_setup, log);
   }
   if (o.train_steps > 0) report.training = training_rows(o, subject, device, log);
   return report;
