@@ -145,6 +145,12 @@ START_TEST(peak_needs_a_thread_n) {
       ck_assert(std::string(e.what()).find("threads must be >= 1") != std::string::npos);
     }
   }
+  try {
+    measure_cpu_peak(1, 0);
+    ck_abort_msg("0 runs accepted");
+  } catch (const efficientad::InvalidArgument& e) {
+    ck_assert(std::string(e.what()).find("runs must be >= 1") != std::string::npos);
+  }
 }
 END_TEST
 

@@ -86,13 +86,13 @@ double timed_on_threads(float (*kernel)(long), long iterations, int threads) {
   return seconds_since(start);
 }
 
-// Best of five ~50 ms runs (the first also warms the core's clock), in GMAC/s over all threads.
-double peak_gmacs(float (*kernel)(long), int macs_per_instruction, int threads) {
+// Best of `runs` ~50 ms runs, in GMAC/s over all threads.
+double peak_gmacs(float (*kernel)(long), int macs_per_instruction, int threads, int runs) {
   long iterations = 1 << 14;
   while (timed_on_threads(kernel, iterations, 1) < 0.01) iterations *= 2;
   iterations *= 5;
   double best = 0;
-  for (int run = 0; run < 5; ++run) {
+  for (int run = 0; run < runs; ++run) {
     const double seconds = timed_on_threads(kernel, iterations, threads);
     const double macs = double(threads) * double(iterations) * kAccumulators * macs_per_instruction;
     best = std::max(best, macs / seconds * 1e-9);
@@ -102,14 +102,20 @@ double peak_gmacs(float (*kernel)(long), int macs_per_instruction, int threads) 
 
 }  // namespace
 
-CpuPeak measure_cpu_peak(int threads) {
+CpuPeak measure_cpu_peak(int threads, int runs) {
   if (threads < 1) throw InvalidArgument("measure_cpu_peak: threads must be >= 1, got " + std::to_string(threads));
+  if (runs < 1) throw InvalidArgument("measure_cpu_peak: runs must be >= 1, got " + std::to_string(runs));
   CpuPeak peak;
   if (!__builtin_cpu_supports("avx512f")) return peak;  // the dtypes' peaks are then not measured
-  peak.fp32_gmacs = peak_gmacs(fp32_kernel, 16, threads);
-  if (__builtin_cpu_supports("avx512vnni")) peak.int8_gmacs = peak_gmacs(int8_kernel, 64, threads);
-  if (__builtin_cpu_supports("avx512bf16")) peak.bf16_gmacs = peak_gmacs(bf16_kernel, 32, threads);
+  peak.fp32_gmacs = peak_gmacs(fp32_kernel, 16, threads, runs);
+  if (__builtin_cpu_supports("avx512vnni")) peak.int8_gmacs = peak_gmacs(int8_kernel, 64, threads, runs);
+  if (__builtin_cpu_supports("avx512bf16")) peak.bf16_gmacs = peak_gmacs(bf16_kernel, 32, threads, runs);
   return peak;
+}
+
+CpuPeak best_of(const CpuPeak& a, const CpuPeak& b) {
+  return {std::max(a.int8_gmacs, b.int8_gmacs), std::max(a.bf16_gmacs, b.bf16_gmacs),
+          std::max(a.fp32_gmacs, b.fp32_gmacs)};
 }
 
 }  // namespace efficientad::detail

@@ -12,7 +12,9 @@ struct CpuPeak {
   double int8_gmacs = 0, bf16_gmacs = 0, fp32_gmacs = 0;
 };
 
-// Takes about a quarter of a second per dtype. Throws InvalidArgument for threads < 1.
-CpuPeak measure_cpu_peak(int threads);
+// The best of `runs` runs of about 50 ms per dtype. Throws InvalidArgument for threads or runs < 1.
+CpuPeak measure_cpu_peak(int threads, int runs = 5);
+// The larger of each dtype's figure: peaks measured at several moments.
+CpuPeak best_of(const CpuPeak& a, const CpuPeak& b);
 
 }  // namespace efficientad::detail
