@@ -214,43 +214,43 @@ std::string work_line(const detail::NetworkMacs& macs, const detail::CpuPeak& pe
 // Naive vs exact vs fast inference, host image to host map, with the peak memory of each and its map difference
 // and, on the CPU, the fraction of the CPU's peak it reaches.
 std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subject& s, Device device,
-                                         detail::CpuPeak& peak,
+                                         const detail::NetworkMacs& macs, detail::CpuPeak& peak,
                                          const std::function<void(const std::string&)>& log) {
   const detail::MapComputer exact(s.nets, Mode::Exact, device);
   const detail::MapComputer fast(s.nets, Mode::Fast, device);
-  const detail::NetworkMacs macs = detail::network_macs(s.info.geometry);
-  std::vector<std::function<at::Tensor()>> paths;
-  std::vector<std::string> names;
-  struct Dtypes {
-    bool pdns_int8;
+  struct Path {
+    std::string name;
+    std::function<at::Tensor()> combined_map;
+    bool pdns_int8;               // the dtypes it runs the convolutions in, for its fraction of the CPU's peak
     at::ScalarType float_dtype;
   };
-  std::vector<Dtypes> dtypes;  // of each path, for its fraction of the CPU's peak
+  std::vector<Path> paths;
   if (!o.fast_only) {
-    paths.push_back([&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); });
-    paths.push_back([&] { return optimised_combined(exact.compute(s.images), s.info); });
-    names = {"naive fp32 eager (reference port)", "exact (fp32, channels-last)"};
-    dtypes = {{false, at::kFloat}, {false, at::kFloat}};
+    paths.push_back({"naive fp32 eager (reference port)",
+                     [&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); }, false, at::kFloat});
+    paths.push_back({"exact (fp32, channels-last)", [&] { return optimised_combined(exact.compute(s.images), s.info); },
+                     false, at::kFloat});
   }
-  paths.push_back([&] { return optimised_combined(fast.compute(s.images), s.info); });
-  names.push_back("fast (" + fast.precision() + ")");
-  dtypes.push_back({fast.runs_int8(), fast.float_dtype()});
+  paths.push_back({"fast (" + fast.precision() + ")", [&] { return optimised_combined(fast.compute(s.images), s.info); },
+                   fast.runs_int8(), fast.float_dtype()});
   // Where the CPU has bf16 instructions, fast mode's float dtype is a choice (cpu_bf16_outruns_fp32): time the
   // one not taken as well, so that every run shows whether the choice holds on this CPU.
   std::unique_ptr<detail::MapComputer> fast_other;
   if (device == Device::Cpu && detail::cpu_has_native_bf16() && !o.fast_only) {
     const at::ScalarType other = detail::cpu_bf16_outruns_fp32() ? at::kFloat : at::kBFloat16;
     fast_other = std::make_unique<detail::MapComputer>(s.nets, Mode::Fast, device, other);
-    paths.push_back([&] { return optimised_combined(fast_other->compute(s.images), s.info); });
-    names.push_back("fast, not chosen here (" + fast_other->precision() + ")");
-    dtypes.push_back({fast_other->runs_int8(), other});
+    paths.push_back({"fast, not chosen here (" + fast_other->precision() + ")",
+                     [&] { return optimised_combined(fast_other->compute(s.images), s.info); }, fast_other->runs_int8(),
+                     other});
   }
   std::vector<at::Tensor> outputs(paths.size());
   std::vector<std::function<void()>> contenders;
-  for (size_t p = 0; p < paths.size(); ++p) contenders.push_back([&, p] { outputs[p] = paths[p](); });
+  for (size_t p = 0; p < paths.size(); ++p) contenders.push_back([&, p] { outputs[p] = paths[p].combined_map(); });
   std::vector<double> peak_mb(paths.size(), -1.0);
   auto measure_peaks = [&] {  // each alone, warm, so that each peak is its own
-    for (size_t p = 0; device == Device::Cpu && p < paths.size(); ++p) peak_mb[p] = peak_added_mb([&] { paths[p](); });
+    for (size_t p = 0; device == Device::Cpu && p < paths.size(); ++p) {
+      peak_mb[p] = peak_added_mb([&] { paths[p].combined_map(); });
+    }
   };
   if (log) log("inference benchmark: " + std::to_string(o.warmup) + " warm-up + " + std::to_string(o.iterations) + " rounds");
   // The CPU's peak is measured in every round too, between the contenders, and the best round counts: a peak
@@ -262,10 +262,10 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
   std::vector<BenchmarkRow> rows;
   const bool have_naive = !o.fast_only;  // row 0 then: the yardstick of ratios and map differences
   for (size_t p = 0; p < paths.size(); ++p) {
-    BenchmarkRow row{names[p], total[p] / o.iterations / o.batch, -1,
+    BenchmarkRow row{paths[p].name, total[p] / o.iterations / o.batch, -1,
                      have_naive && p > 0 ? max_relative_diff(outputs[p], outputs[0]) : -1, peak_mb[p]};
     if (have_naive) row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
-    const double floor = floor_ms(macs, peak, dtypes[p].pdns_int8, dtypes[p].float_dtype);
+    const double floor = floor_ms(macs, peak, paths[p].pdns_int8, paths[p].float_dtype);
     if (device == Device::Cpu && floor > 0) row.peak_fraction = floor / row.mean_ms;
     rows.push_back(row);
   }
@@ -364,9 +364,10 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
                 variant_name(g.variant), g.input_width, g.input_height, g.padding ? "on" : "off", o.batch,
                 device_name(device), at::get_num_threads(), o.iterations, o.warmup);
   report.setup = setup;
+  const detail::NetworkMacs macs = detail::network_macs(g);
   detail::CpuPeak peak;
-  report.inference = inference_rows(o, subject, device, peak, log);
-  if (device == Device::Cpu) report.work = work_line(detail::network_macs(g), peak, at::get_num_threads());
+  report.inference = inference_rows(o, subject, device, macs, peak, log);
+  if (device == Device::Cpu) report.work = work_line(macs, peak, at::get_num_threads());
   if (o.contention && device == Device::Cpu) {
     const double quiet_fast_ms = report.inference[o.fast_only ? 0 : 2].mean_ms;
     report.contention = contention_rows(o, subject, quiet_fast_ms, report.contention_setup, log);

@@ -153,15 +153,18 @@ class Trainer {
   // Lines 3-10: per-channel mean and standard deviation of the teacher's outputs on the training images. The
   // outputs are kept (within the cache budget) because the un-augmented images are the same at every step.
   void teacher_channel_statistics() {
+    // Stored at the cache's width at once (fast mode's teacher computes in bf16, so nothing is lost): keeping
+    // the fp32 copy until normalisation would take twice the budget.
+    const at::ScalarType cache_dtype = runner_->uses_bf16() ? at::kBFloat16 : at::kFloat;
     const size_t target_bytes =
-        size_t(kTeacherChannels) * g_.feature_width() * g_.feature_height() * (runner_->uses_bf16() ? 2 : 4);
+        size_t(kTeacherChannels) * g_.feature_width() * g_.feature_height() * at::elementSize(cache_dtype);
     const size_t cache_limit = size_t(o_.teacher_cache_mb) * 1024 * 1024 / target_bytes;
     cache_.assign(images_.size(), at::Tensor());
     // One block for all cached outputs: allocated one by one, each between the step's freed temporaries, they
     // fragmented the heap to 3x their size (6.6 GB resident for a 2 GB cache on 5000 frames).
     const int64_t cached = int64_t(std::min(cache_limit, split_.train.size()));
     cache_block_ = at::empty({cached, kTeacherChannels, g_.feature_height(), g_.feature_width()},
-                             at::TensorOptions(torch_device_).dtype(runner_->uses_bf16() ? at::kBFloat16 : at::kFloat));
+                             at::TensorOptions(torch_device_).dtype(cache_dtype));
     at::Tensor sum = at::zeros({kTeacherChannels}, at::kDouble), sum_sq = at::zeros({kTeacherChannels}, at::kDouble);
     int64_t count = 0;
     for (size_t i = 0; i < split_.train.size(); ++i) {
@@ -172,8 +175,6 @@ class Trainer {
       sum += values.sum(1);
       sum_sq += values.pow(2).sum(1);
       count += values.size(1);
-      // Stored at the cache's width at once (fast mode's teacher computes in bf16, so nothing is lost): keeping
-      // the fp32 copy until normalisation would take twice the budget.
       if (int64_t(i) < cached) cache_[index] = cache_block_.narrow(0, int64_t(i), 1).copy_(raw);
       report_phase(TrainProgress::Phase::TeacherStatistics, i + 1, split_.train.size(), 0.1 * double(i + 1));
     }

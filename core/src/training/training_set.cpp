@@ -51,10 +51,6 @@ std::vector<std::string> training_images_in(const std::string& folder) {
   return files;
 }
 
-}  // namespace
-
-namespace {
-
 // Width over height from the file's header where it declares its size in the first 64 KB (PNG, BMP, most JPEGs
 // and TIFFs), else from decoding the whole image.
 double image_aspect(const std::string& path) {
