@@ -40,6 +40,9 @@ class Args {
   std::vector<std::string> positionals_;
 };
 
+// "a,b,c" as its items (empty items dropped); an empty list is a UsageError.
+std::vector<std::string> split_list(const std::string& text);
+
 // A whole decimal integer in [min, max]; `what` names it in the UsageError otherwise.
 int64_t parse_int(const std::string& text, const std::string& what, int64_t min, int64_t max);
 

@@ -30,22 +30,6 @@ const char* const kBenchUsage =
     "  --contention           also time fast inference while another process keeps one core busy: at one\n"
     "                         thread per core, at 1 thread and with the detector's adaptive default (CPU)\n";
 
-namespace {
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    if (comma > start) items.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  if (items.empty()) throw UsageError("empty list '" + text + "'");
-  return items;
-}
-
-}  // namespace
-
 int bench_command(const std::vector<std::string>& argv) {
   const Args args(argv, {"variant", "input-size", "model", "batch", "iterations", "warmup", "train-steps", "device", "threads"},
                   {"padding", "contention", "fast-only"});

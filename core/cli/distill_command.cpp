@@ -18,7 +18,12 @@ const char* const kDistillUsage =
     "\n"
     "  --backbone SPEC        nsfwjs:FOLDER  ImageNet InceptionV3 of npm nsfwjs@4.4.0 (FOLDER = its\n"
     "                                        dist/models/inception_v3; models/fetch-nsfwjs.sh fetches it)\n"
-    "                         torchscript:FILE  a module mapping ImageNet-normalised 512x512 images to [N,C,h,w]\n"
+    "                         torchscript:FILE  a module mapping ImageNet-normalised images (512x512 at the\n"
+    "                                        default scale) to [N,C,h,w]\n"
+    "  --layers L1,L2,...     nsfwjs layers whose features the teacher learns, sharing the 384 channels evenly\n"
+    "                         (default mixed2,mixed5: teacher v1); any layer up to mixed5, e.g. mixed0..mixed5\n"
+    "  --backbone-scale N     backbone pixels per teacher pixel, 1..4 (default 2: 512x512 for the teacher's\n"
+    "                         256x256, as the paper); 4 shrinks a layer's receptive field in teacher pixels 2x\n"
     "  --images DIR           natural images (e.g. ImageNet samples), read and cached once\n"
     "  --output TEACHER       teacher file to write (written whole or not at all)\n"
     "  --variant S|M          teacher architecture (default S)\n"
@@ -64,12 +69,14 @@ class DistillProgressPrinter {
 
 int distill_command(const std::vector<std::string>& argv) {
   const Args args(argv,
-                  {"backbone", "images", "output", "variant", "steps", "batch", "crop", "seed", "draws", "precision",
+                  {"backbone", "layers", "backbone-scale", "images", "output", "variant", "steps", "batch", "crop", "seed", "draws", "precision",
                    "threads", "checkpoint", "checkpoint-every"},
                   {"restart", "quiet"});
   if (!args.positionals().empty()) throw UsageError("unexpected argument " + args.positionals().front());
   DistillOptions o;
   o.backbone = args.get("backbone");
+  if (args.has("layers")) o.layers = split_list(args.get("layers"));
+  o.backbone_scale = int(args.get_int("backbone-scale", o.backbone_scale, 1, 4));
   o.image_folder = args.get("images");
   const std::string output = args.get("output");
   if (o.backbone.empty() || o.image_folder.empty() || output.empty()) {

@@ -142,6 +142,12 @@ START_TEST(refuses_bad_options_and_backbones_n) {
   test::expect_throw<ModelFileError>(
       [&] { distill_teacher(with([&](auto& o) { o.backbone = "torchscript:" + root + "/flat.pt"; }), out); },
       "one [N, C, h, w] feature map");
+  test::expect_throw<InvalidArgument>([&] { distill_teacher(with([](auto& o) { o.backbone_scale = 0; }), out); },
+                                      "backbone scale must be 1 to 4");
+  test::expect_throw<InvalidArgument>([&] { distill_teacher(with([](auto& o) { o.backbone_scale = 5; }), out); },
+                                      "backbone scale must be 1 to 4");
+  test::expect_throw<InvalidArgument>([&] { distill_teacher(with([](auto& o) { o.layers = {"mixed0"}; }), out); },
+                                      "nsfwjs backbones only");
   fs::create_directories(root + "/empty");
   test::expect_throw<InvalidArgument>([&] { distill_teacher(with([&](auto& o) { o.image_folder = root + "/empty"; }), out); },
                                       "no images");
@@ -159,6 +165,9 @@ START_TEST(refuses_foreign_and_corrupt_checkpoints_n) {
   DistillOptions other = o;
   other.crop = 96;  // other settings: resuming would mix two runs
   test::expect_throw<ModelFileError>([&] { distill_teacher(other, out); }, "other settings");
+  other = o;
+  other.backbone_scale = 1;  // other targets: the backbone sees the images at 256 x 256
+  test::expect_throw<ModelFileError>([&] { distill_teacher(other, out); }, "at 256 px");
   std::vector<uint8_t> bytes = test::read_bytes(out + ".checkpoint");
   bytes.resize(bytes.size() / 2);
   test::write_bytes(out + ".checkpoint", bytes);

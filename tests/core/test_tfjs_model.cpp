@@ -279,12 +279,45 @@ START_TEST(nsfwjs_inception_matches_the_reference_statistics) {
   ck_assert(targets.sizes().equals({1, 384, 56, 56}));
   ck_assert(at::isfinite(targets).all().item<bool>());
   ck_assert(targets.std().item<double>() > 0.05);
+
+  // Other layers and a larger backbone input give targets on the same 56 x 56 cells, and say so.
+  const std::unique_ptr<Backbone> early = open_backbone(std::string("nsfwjs:") + folder, {{"mixed1", "mixed2"}, 4});
+  ck_assert_int_eq(early->input_side(), 1024);
+  ck_assert_msg(early->description().find("mixed1+mixed2 at 1024 px, 3x3 average, 192+192") != std::string::npos, "%s",
+                early->description().c_str());
+  const Image large = to_network_input(load_image(files[7]).view(), 1024, 1024);
+  const uint8_t* large_pixels = large.data();
+  const at::Tensor early_targets = early->targets(to_unit_float(pack_batch({large_pixels}, 1024, 1024)));
+  ck_assert(early_targets.sizes().equals({1, 384, 56, 56}));
+  ck_assert(early_targets.std().item<double>() > 0.05);
+  // Their mixed2 half is not v1's mixed2 half: the same image seen at twice the size.
+  const double differ = (early_targets.narrow(1, 192, 192) - targets.narrow(1, 0, 192)).abs().mean().item<double>();
+  ck_assert_msg(differ > 0.01, "mixed2 at 1024 px equals mixed2 at 512 px (%.4f)", differ);
+}
+END_TEST
+
+// Layer choices that cannot make 384 targets are refused before any image is read.
+START_TEST(refuses_bad_layer_choices_n) {
+  const char* folder = std::getenv("EFFICIENTAD_NSFWJS_DIR");
+  ck_assert_msg(folder && *folder, "nsfwjs@4.4.0 not found: pass -Dnsfwjs_dir (CI: .ci/install-deps)");
+  const std::string spec = std::string("nsfwjs:") + folder;
+  auto refused = [&](const BackboneChoice& choice, const char* needle) {
+    test::expect_throw<InvalidArgument>([&] { open_backbone(spec, choice); }, needle);
+  };
+  refused({{"mixed9"}, 2}, "no layer 'mixed9' up to mixed5");
+  refused({{"mixed6"}, 2}, "no layer 'mixed6'");  // beyond what the teacher's backbone is cut at
+  refused({{"mixed0", "mixed1", "mixed2", "mixed3", "mixed4"}, 2}, "split evenly");
+  refused({{"activation_1"}, 2}, "fewer than its share");  // 32 channels for 384 targets
+  refused({{"mixed1", "mixed1"}, 2}, "given twice");
+  refused({{"mixed2"}, 0}, "backbone scale must be 1 to 4");
+  refused({{"mixed2"}, 5}, "backbone scale must be 1 to 4");
 }
 END_TEST
 
 int main() {
   return test::run_cases("tfjs_model", {
       {"tfjs_model", TESTS(reads_minified_literals, refuses_malformed_literals_n, runs_a_small_model_exactly,
-                   refuses_broken_models_n, nsfwjs_inception_matches_the_reference_statistics), 300},
+                   refuses_broken_models_n, nsfwjs_inception_matches_the_reference_statistics,
+                   refuses_bad_layer_choices_n), 300},
   }, test::Fork::None);
 }

@@ -73,6 +73,8 @@ expect 2 "give exactly one model" -- "$tool" info
 expect 2 "give at least one --data" -- "$tool" train --output "$work/m.efad"
 expect 2 "give --backbone SPEC, --images DIR and --output" -- "$tool" distill --images "$work/data/train/good" --output "$work/t.efad"
 expect 2 "expects an integer" -- "$tool" distill --backbone nsfwjs:x --images "$work/data/train/good" --output "$work/t.efad" --crop big
+expect 2 "backbone-scale" -- "$tool" distill --backbone nsfwjs:x --images "$work/data/train/good" --output "$work/t.efad" --backbone-scale 8
+expect 2 "empty list" -- "$tool" distill --backbone nsfwjs:x --images "$work/data/train/good" --output "$work/t.efad" --layers ,
 # Option values the engine refuses are usage errors too.
 expect 2 "out of range" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size 100
 expect 2 "use auto or auto:PIXELS" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --input-size auto:100
@@ -110,6 +112,7 @@ expect 1 "nsfwjs:FOLDER" -- "$tool" distill --backbone vgg16 --images "$work/dat
 expect 1 "neither model.json nor model.min.js" -- "$tool" distill --backbone "nsfwjs:$work/empty" --images "$work/data/train/good" --output "$work/t.efad"
 expect 1 "not a TorchScript module" -- "$tool" distill --backbone "torchscript:$work/broken.png" --images "$work/data/train/good" --output "$work/t.efad"
 expect 1 "multiple of 4" -- "$tool" distill --backbone "torchscript:$work/broken.png" --images "$work/data/train/good" --output "$work/t.efad" --crop 130
+expect 1 "nsfwjs backbones only" -- "$tool" distill --backbone "torchscript:$work/broken.png" --layers mixed0 --images "$work/data/train/good" --output "$work/t.efad"
 [ -e "$work/t.efad" ] && { echo "FAIL: a failed distillation left $work/t.efad"; failures=$((failures + 1)); }
 # train: a teacher that is not a teacher file is refused.
 expect 1 "broken.png" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --teacher "$work/broken.png"

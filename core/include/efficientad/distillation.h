@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "efficientad/model.h"
 #include "efficientad/trainer.h"
@@ -15,6 +16,8 @@ namespace efficientad {
 struct DistillOptions {
   Variant variant = Variant::Small;
   std::string backbone;       // "nsfwjs:FOLDER" or "torchscript:FILE" (see README)
+  std::vector<std::string> layers;  // nsfwjs layers giving the targets (empty: mixed2 + mixed5, teacher v1)
+  int backbone_scale = 2;     // backbone pixels per teacher pixel (Algorithm 3: 512 for a 256 teacher input)
   std::string image_folder;   // natural images, e.g. ImageNet samples
   int64_t steps = 7000;       // ~2 h on 2 CPU cores (the shipped teacher); the paper: 60 000 of 16 full images
   int batch = 16;             // crops per step

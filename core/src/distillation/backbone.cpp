@@ -2,6 +2,8 @@
 
 #include <torch/script.h>
 
+#include <algorithm>
+
 #include "efficientad/errors.h"
 #include "model/networks.h"
 #include "distillation/tfjs_model.h"
@@ -11,7 +13,7 @@ namespace efficientad::detail {
 namespace {
 
 constexpr int64_t kTargetChannels = 384;
-constexpr int kBackboneSide = 512;  // twice the teacher's input, as in Algorithm 3 (512 for PatchCore, 256 for T)
+constexpr int kMaxScale = 4;  // 1024 x 1024 backbone inputs; beyond that the feature cache outgrows a workstation
 
 // Bilinear samples of `features` (cells at input pixel first_centre + stride * k of a `backbone_side` image) at
 // the centres of the teacher's output cells on the same image at `teacher_side`. Cell i of the teacher covers
@@ -44,40 +46,71 @@ at::Tensor local_average(const at::Tensor& x) {  // PatchCore's 3x3 neighbourhoo
   return at::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1}, false, /*count_include_pad=*/false);
 }
 
+const std::vector<std::string> kFirstTeacherLayers = {"mixed2", "mixed5"};
+
 class NsfwjsInception : public Backbone {
  public:
-  explicit NsfwjsInception(const std::string& folder)
-      : folder_(folder), model_(TfjsLayersModel::load(folder, "mixed5")) {
+  NsfwjsInception(const std::string& folder, const BackboneChoice& choice)
+      : Backbone(choice.scale),
+        folder_(folder),
+        layers_(choice.layers.empty() ? kFirstTeacherLayers : choice.layers),
+        model_(TfjsLayersModel::load(folder, "mixed5")) {
     if (model_.channels("mixed2") != 288 || model_.channels("mixed5") != 768) {
       throw ModelFileError("TF.js model in " + folder + " is not nsfwjs's InceptionV3 (mixed2/mixed5 channels differ)");
+    }
+    if (kTargetChannels % int64_t(layers_.size()) != 0) {
+      throw InvalidArgument("the 384 target channels must split evenly between the layers: give 1, 2, 3, 4 or 6 "
+                            "layers, not " + std::to_string(layers_.size()));
+    }
+    for (const std::string& layer : layers_) {
+      if (std::count(layers_.begin(), layers_.end(), layer) > 1) throw InvalidArgument("layer " + layer + " is given twice");
+      if (!model_.has_layer(layer)) {
+        throw InvalidArgument("InceptionV3 has no layer '" + layer + "' up to mixed5 (e.g. mixed0 .. mixed5, "
+                              "max_pooling2d_2 after the stem, activation_N after conv2d_N)");
+      }
+      if (model_.channels(layer) < share()) {
+        throw InvalidArgument("layer " + layer + " has " + std::to_string(model_.channels(layer)) +
+                              " channels, fewer than its share of the 384 targets (" + std::to_string(share()) +
+                              "): add layers or choose a wider one");
+      }
     }
   }
 
   at::Tensor targets(const at::Tensor& unit_rgb) const override {
     at::NoGradGuard no_grad;
     // Keras InceptionV3 preprocessing ('tf' mode), which its frozen ImageNet layers expect: RGB in [-1, 1].
-    const std::vector<at::Tensor> maps = model_.forward(unit_rgb * 2.0f - 1.0f, {"mixed2", "mixed5"});
+    const std::vector<at::Tensor> maps = model_.forward(unit_rgb * 2.0f - 1.0f, layers_);
     std::vector<at::Tensor> parts;
     for (size_t i = 0; i < maps.size(); ++i) {
-      const CellGeometry g = model_.geometry(i == 0 ? "mixed2" : "mixed5");
+      const CellGeometry g = model_.geometry(layers_[i]);
       const at::Tensor sampled = sample_at_teacher_cells(local_average(maps[i]), g, input_side(), teacher_side());
-      parts.push_back(reduce_channels(sampled, kTargetChannels / 2));  // each layer gets half of the channels
+      parts.push_back(reduce_channels(sampled, share()));
     }
     return at::cat(parts, 1);
   }
-  int input_side() const override { return kBackboneSide; }
   std::string description() const override {
-    return "nsfwjs@4.4.0 InceptionV3 (ImageNet) mixed2+mixed5, 3x3 average, 192+192 channels, from " + folder_;
+    std::string names, shares;
+    for (const std::string& layer : layers_) {
+      names += (names.empty() ? "" : "+") + layer;
+      shares += (shares.empty() ? "" : "+") + std::to_string(share());
+    }
+    // The first teacher's wording (512 px unsaid), so that its checkpoints still resume.
+    const std::string side = input_side() == 512 ? "" : " at " + std::to_string(input_side()) + " px";
+    return "nsfwjs@4.4.0 InceptionV3 (ImageNet) " + names + side + ", 3x3 average, " + shares + " channels, from " +
+           folder_;
   }
 
  private:
+  int64_t share() const { return kTargetChannels / int64_t(layers_.size()); }
+
   std::string folder_;
+  std::vector<std::string> layers_;
   TfjsLayersModel model_;
 };
 
 class TorchScriptBackbone : public Backbone {
  public:
-  explicit TorchScriptBackbone(const std::string& file) : file_(file) {
+  TorchScriptBackbone(const std::string& file, int scale) : Backbone(scale), file_(file) {
     try {
       module_ = torch::jit::load(file, at::kCPU);
     } catch (const c10::Error& e) {
@@ -93,7 +126,9 @@ class TorchScriptBackbone : public Backbone {
     try {
       features = const_cast<torch::jit::Module&>(module_).forward({imagenet_normalize(unit_rgb)}).toTensor();
     } catch (const c10::Error& e) {
-      throw ModelFileError(file_ + ": the backbone failed on a [N, 3, 512, 512] image: " + e.msg().substr(0, 300));
+      const std::string side = std::to_string(input_side());
+      throw ModelFileError(file_ + ": the backbone failed on a [N, 3, " + side + ", " + side + "] image: " +
+                           e.msg().substr(0, 300));
     }
     if (features.dim() != 4 || features.size(0) != unit_rgb.size(0) || features.size(2) < 2 || features.size(3) < 2) {
       throw ModelFileError(file_ + ": the backbone must return one [N, C, h, w] feature map (h, w >= 2)");
@@ -104,8 +139,9 @@ class TorchScriptBackbone : public Backbone {
     const CellGeometry g{stride, stride / 2 - 0.5};
     return reduce_channels(sample_at_teacher_cells(features, g, input_side(), teacher_side()), kTargetChannels);
   }
-  int input_side() const override { return kBackboneSide; }
-  std::string description() const override { return "TorchScript backbone " + file_; }
+  std::string description() const override {
+    return "TorchScript backbone " + file_ + (input_side() == 512 ? "" : " at " + std::to_string(input_side()) + " px");
+  }
 
  private:
   std::string file_;
@@ -114,15 +150,22 @@ class TorchScriptBackbone : public Backbone {
 
 }  // namespace
 
-std::unique_ptr<Backbone> open_backbone(const std::string& spec) {
+std::unique_ptr<Backbone> open_backbone(const std::string& spec, const BackboneChoice& choice) {
   const size_t colon = spec.find(':');
   const std::string kind = spec.substr(0, colon), path = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (path.empty() || (kind != "nsfwjs" && kind != "torchscript")) {
     throw InvalidArgument("backbone '" + spec + "': give nsfwjs:FOLDER (nsfwjs@4.4.0's dist/models/inception_v3, "
                           "see models/fetch-nsfwjs.sh) or torchscript:FILE");
   }
-  if (kind == "nsfwjs") return std::make_unique<NsfwjsInception>(path);
-  return std::make_unique<TorchScriptBackbone>(path);
+  if (choice.scale < 1 || choice.scale > kMaxScale) {
+    throw InvalidArgument("backbone scale must be 1 to " + std::to_string(kMaxScale) + " (backbone pixels per teacher "
+                          "pixel; Algorithm 3: 2), not " + std::to_string(choice.scale));
+  }
+  if (kind == "nsfwjs") return std::make_unique<NsfwjsInception>(path, choice);
+  if (!choice.layers.empty()) {
+    throw InvalidArgument("layers are chosen for nsfwjs backbones only; a TorchScript backbone returns its own features");
+  }
+  return std::make_unique<TorchScriptBackbone>(path, choice.scale);
 }
 
 }  // namespace efficientad::detail

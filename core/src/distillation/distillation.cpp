@@ -288,7 +288,7 @@ DistillResult distill_teacher(const DistillOptions& o, const std::string& output
   check_can_write(checkpoint_path);
   set_cpu_threads(o.threads);
   const auto start = Clock::now();
-  const std::unique_ptr<Backbone> backbone = open_backbone(o.backbone);
+  const std::unique_ptr<Backbone> backbone = open_backbone(o.backbone, {o.layers, o.backbone_scale});
   DistillationData data = cache_targets(o, *backbone, cancel, progress, warn);
   const std::string print = fingerprint(o, *backbone, data);
   TeacherTraining t = start_or_resume(o, checkpoint_path, print, data);

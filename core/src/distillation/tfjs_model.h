@@ -31,6 +31,7 @@ class TfjsLayersModel {
   std::vector<at::Tensor> forward(const at::Tensor& x, const std::vector<std::string>& outputs) const;
   CellGeometry geometry(const std::string& layer) const;
   int64_t channels(const std::string& layer) const;
+  bool has_layer(const std::string& layer) const { return index_.count(layer) > 0; }
   size_t layer_count() const { return layers_.size(); }
 
   struct Layer {
