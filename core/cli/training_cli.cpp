@@ -16,7 +16,8 @@
 namespace efficientad::cli {
 
 const std::set<std::string> kTrainingOptionNames = {"variant", "steps", "input-size", "teacher", "penalty-images",
-                                                    "precision", "seed", "holdout", "device", "threads", "cache-mb"};
+                                                    "precision", "seed", "holdout", "device", "threads", "cache-mb",
+                                                    "schedule", "learning-rate"};
 const std::set<std::string> kTrainingFlagNames = {"padding", "quiet"};
 const char* const kTrainingOptionsUsage =
     "  --variant S|M          EfficientAD-S (default) or -M\n"
@@ -31,6 +32,9 @@ const char* const kTrainingOptionsUsage =
     "                         battery_weld, see models/README.md); FILE: a teacher file (distill, import-teacher)\n"
     "  --penalty-images DIR   natural images (e.g. ImageNet samples) for the pretraining penalty; off when absent\n"
     "  --precision fast|exact fast: bf16 autocast where the CPU has native bf16 (default); exact: fp32\n"
+    "  --schedule paper|cosine learning rate over the steps: paper (default): Adam at 1e-4, a tenth of it for the\n"
+    "                         last 5 % (Algorithm 1); cosine: 5 % warm-up to a higher peak, then a cosine decay\n"
+    "  --learning-rate R      the schedule's peak (default: paper 1e-4, cosine 5e-4)\n"
     "  --seed N               random seed (default 42)\n"
     "  --holdout F            fraction of images held out for calibration (default 0.1)\n"
     "  --device auto|cpu|cuda where to train (default auto)\n"
@@ -131,6 +135,11 @@ TrainOptions training_options_from(const Args& args) {
   }
   options.penalty_folder = args.get("penalty-images");
   options.precision = args.get_parsed("precision", "fast", parse_precision);
+  options.schedule = args.get_parsed("schedule", "paper", parse_schedule);
+  options.learning_rate = args.get_double("learning-rate", 0);
+  if (!(options.learning_rate >= 0 && options.learning_rate <= 0.01)) {
+    throw UsageError("--learning-rate must be from 0 (the schedule's default) to 0.01");
+  }
   options.seed = uint64_t(args.get_int("seed", 42, 0, INT64_MAX));
   options.validation_fraction = args.get_double("holdout", 0.1);
   options.device = args.get_parsed("device", "auto", parse_device);

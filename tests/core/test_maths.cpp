@@ -10,6 +10,7 @@
 #include "efficientad/errors.h"
 #include "ops/map_postprocess.h"
 #include "training/quantile.h"
+#include "training/schedule.h"
 #include "training/train_step.h"
 
 #include "test_helpers.h"
@@ -171,10 +172,44 @@ START_TEST(augmentations_by_hand) {
 }
 END_TEST
 
+START_TEST(schedules_by_hand) {
+  // Paper: 1e-4 for steps 0..94 of 100, 1e-5 from step 95.
+  ck_assert_double_eq_tol(learning_rate_at(Schedule::Paper, 1e-4, 0, 100), 1e-4, 1e-15);
+  ck_assert_double_eq_tol(learning_rate_at(Schedule::Paper, 1e-4, 94, 100), 1e-4, 1e-15);
+  ck_assert_double_eq_tol(learning_rate_at(Schedule::Paper, 1e-4, 95, 100), 1e-5, 1e-15);
+  ck_assert_double_eq_tol(learning_rate_at(Schedule::Paper, 1e-4, 999, 1000), 1e-5, 1e-15);
+  // Cosine over 1000 steps: warm-up 50 steps (step 0 = peak / 50), peak at step 49, half the peak midway
+  // through the decay (step 50 + 475), near 0 at the last step.
+  const double peak = 5e-4;
+  ck_assert_double_eq_tol(learning_rate_at(Schedule::Cosine, peak, 0, 1000), peak / 50, 1e-12);
+  ck_assert_double_eq_tol(learning_rate_at(Schedule::Cosine, peak, 49, 1000), peak, 1e-12);
+  ck_assert_double_eq_tol(learning_rate_at(Schedule::Cosine, peak, 525, 1000), peak / 2, 1e-12);
+  ck_assert(learning_rate_at(Schedule::Cosine, peak, 999, 1000) < 1e-3 * peak);
+  double previous = peak;
+  for (int64_t step = 50; step < 1000; ++step) {  // never rises after the warm-up
+    const double rate = learning_rate_at(Schedule::Cosine, peak, step, 1000);
+    ck_assert(rate <= previous && rate >= 0);
+    previous = rate;
+  }
+  // A one-step run still trains (no zero rate from a warm-up shorter than a step).
+  ck_assert(learning_rate_at(Schedule::Cosine, peak, 0, 1) > 0);
+  ck_assert(describe_schedule(Schedule::Cosine, peak).find("peak 0.0005") != std::string::npos);
+  ck_assert(describe_schedule(Schedule::Paper, 1e-4).find("paper (Adam, 0.0001") != std::string::npos);
+}
+END_TEST
+
+START_TEST(schedule_names_n) {
+  ck_assert(parse_schedule("Cosine") == Schedule::Cosine && parse_schedule("paper") == Schedule::Paper);
+  test::expect_throw<InvalidArgument>([] { parse_schedule("onecycle"); }, "use paper or cosine");
+  test::expect_throw<InvalidArgument>([] { parse_schedule(""); }, "use paper or cosine");
+}
+END_TEST
+
 int main() {
   return test::run_cases("maths", {
       {"maths", TESTS(quantile_by_hand, quantile_matches_torch, quantile_rejects_bad_input_n, hard_loss_by_hand,
                    hard_loss_matches_reference_and_gradient, map_normalisation_by_hand,
-                   map_resize_matches_torch_interpolate, map_grid_rejects_bad_sizes_n, augmentations_by_hand), 120},
+                   map_resize_matches_torch_interpolate, map_grid_rejects_bad_sizes_n, augmentations_by_hand, schedules_by_hand,
+                   schedule_names_n), 120},
   }, test::Fork::None);
 }

@@ -38,8 +38,14 @@ expect 0 "origin: .*distilled (Algorithm 3)" -- "$tool" info "$(dirname "$0")/..
 # auto keeps the frames' 4:3 at the 256x256 budget with the short side at 256.
 expect 0 "input size 344x256 (the training images' median aspect ratio 1.33)" -- "$tool" train --data "$work/belt" --output "$work/wide.efad" --steps 1 --input-size auto
 expect 0 "network input: *344x256" -- "$tool" info "$work/wide.efad"
+# Models record the learning-rate schedule that made them.
+expect 0 "schedule paper (Adam, 0.0001, a tenth of it for the last 5 %)" -- "$tool" info "$work/model.efad"
+expect 0 "wrote" -- "$tool" train --data "$work/data/train/good" --output "$work/cosine.efad" --steps 2 --schedule cosine --learning-rate 0.001 --quiet
+expect 0 "schedule cosine (Adam, peak 0.001, 5 % warm-up" -- "$tool" info "$work/cosine.efad"
 expect 0 "RANDOM teacher" -- "$tool" train --data "$work/data/train/good" --output "$work/random.efad" --steps 1 --teacher random --quiet
 expect 0 "NO PRETRAINED TEACHER" -- "$tool" train --data "$work/data/train/good" --output "$work/m-auto.efad" --steps 1 --variant M --quiet
+expect 2 "use paper or cosine" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --schedule onecycle
+expect 2 "learning-rate must be from 0" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --learning-rate 0.5
 expect 2 "no shipped teacher for EfficientAD-M" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --variant M --teacher shipped
 mkdir "$work/no-teachers"
 expect 2 "no shipped teacher for EfficientAD-S" -- env EFFICIENTAD_TEACHER_DIR="$work/no-teachers" "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --teacher shipped

@@ -55,6 +55,7 @@ struct Provenance {
   std::string teacher_origin;   // "random (seed N)" or "file <name> (id <16 hex digits>): <its origin>"
   bool teacher_random = true;
   std::string precision;        // training precision: "exact" (fp32) or "fast" (bf16 autocast)
+  std::string schedule;         // learning-rate schedule; empty in models of builds before schedules (paper's)
   uint64_t seed = 0;
   std::string created;          // ISO 8601 UTC
   std::string library_version;

@@ -20,4 +20,10 @@ enum class Precision { Exact, Fast };
 const char* precision_name(Precision precision);
 Precision parse_precision(const std::string& text);  // "exact", "fast"; throws InvalidArgument
 
+// Training's learning rate over the steps (training/schedule.h). Paper: Algorithm 1's constant rate with a tenth
+// of it at the end. Cosine: warm-up, a higher peak and a decay to 0, for short CPU budgets.
+enum class Schedule { Paper, Cosine };
+const char* schedule_name(Schedule schedule);
+Schedule parse_schedule(const std::string& text);  // "paper", "cosine"; throws InvalidArgument
+
 }  // namespace efficientad

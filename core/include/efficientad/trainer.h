@@ -24,6 +24,8 @@ struct TrainOptions {
   double validation_fraction = 0.1;  // held out for the map quantiles and the threshold
   int threads = 0;                 // 0 = one per core
   int64_t teacher_cache_mb = 2048; // memory for cached teacher outputs of un-augmented training images
+  Schedule schedule = Schedule::Paper;  // learning rate over the steps (training/schedule.h)
+  double learning_rate = 0;        // the schedule's peak; 0: its default (paper 1e-4)
   // > 0: choose_input_size() replaces the geometry's input size with one that keeps the training images' median
   // aspect ratio at about this many pixels (aspect_preserving_input).
   int64_t aspect_input_pixels = 0;

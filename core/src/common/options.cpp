@@ -41,4 +41,13 @@ Precision parse_precision(const std::string& text) {
   throw InvalidArgument("unknown precision '" + text + "': use exact or fast");
 }
 
+const char* schedule_name(Schedule schedule) { return schedule == Schedule::Paper ? "paper" : "cosine"; }
+
+Schedule parse_schedule(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "paper") return Schedule::Paper;
+  if (t == "cosine") return Schedule::Cosine;
+  throw InvalidArgument("unknown schedule '" + text + "': use paper or cosine");
+}
+
 }  // namespace efficientad

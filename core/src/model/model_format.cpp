@@ -175,6 +175,7 @@ void write_model_header(const ModelInfo& info, Container& c) {
   h["provenance.teacher_origin"] = p.teacher_origin;
   h["provenance.teacher_random"] = p.teacher_random ? "1" : "0";
   h["provenance.precision"] = p.precision;
+  h["provenance.schedule"] = p.schedule;
   h["provenance.seed"] = std::to_string(p.seed);
   h["provenance.created"] = p.created;
   h["provenance.library_version"] = p.library_version;
@@ -224,6 +225,7 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
   p.teacher_origin = c.value("provenance.teacher_origin", source);
   p.teacher_random = parse_integer(c, "provenance.teacher_random", source, 0, 1) != 0;
   p.precision = optional_value(c, "provenance.precision");
+  p.schedule = optional_value(c, "provenance.schedule");
   p.seed = parse_unsigned(c, "provenance.seed", source);
   p.created = optional_value(c, "provenance.created");
   p.library_version = optional_value(c, "provenance.library_version");

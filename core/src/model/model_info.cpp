@@ -104,7 +104,8 @@ std::string describe(const ModelInfo& info) {
       << "training:          " << p.steps << " steps, " << p.train_images << " images (+" << p.validation_images
       << " held out), penalty images " << p.penalty_images << ", precision " << p.precision << ", seed " << p.seed
       << "\n"
-      << "                   " << p.train_seconds << " s, final loss " << p.final_loss << "\n"
+      << "                   schedule " << (p.schedule.empty() ? "paper (not recorded)" : p.schedule) << ", "
+      << p.train_seconds << " s, final loss " << p.final_loss << "\n"
       << "created:           " << p.created << " by gst-efficientad " << p.library_version << "\n";
   return out.str();
 }

@@ -19,6 +19,7 @@
 #include "inference/map_computer.h"
 #include "training/penalty_images.h"
 #include "training/quantile.h"
+#include "training/schedule.h"
 #include "training/train_step.h"
 
 namespace efficientad {
@@ -71,6 +72,9 @@ void validate_options(const TrainingSet& images, const TrainOptions& o) {
                           std::to_string(images.size()));
   }
   if (o.steps < 1) throw InvalidArgument("the number of training steps must be at least 1");
+  if (!(o.learning_rate >= 0 && o.learning_rate <= 0.01)) {
+    throw InvalidArgument("the learning rate must be from 0 (the schedule's default) to 0.01");
+  }
   if (!(o.validation_fraction > 0.0 && o.validation_fraction <= 0.5)) {
     throw InvalidArgument("the held-out fraction must lie in (0, 0.5]");
   }
@@ -191,9 +195,8 @@ class Trainer {
     nets_.teacher_std = nets_.teacher_std.to(torch_device_);
   }
 
-  // Lines 11-43: one image per step in epochs of random order; the learning rate drops tenfold at 95 % of steps.
+  // Lines 11-43: one image per step in epochs of random order, the learning rate as the schedule says.
   void train_steps() {
-    const int64_t decay_step = int64_t(0.95 * double(o_.steps));
     std::vector<size_t> order;
     size_t next = 0;
     std::uniform_int_distribution<int> pick_augmentation(1, 3);
@@ -201,7 +204,7 @@ class Trainer {
     const auto loop_start = Clock::now();
     for (int64_t step = 0; step < o_.steps; ++step) {
       check_cancel(cancel_);
-      if (step == decay_step) runner_->set_learning_rate(0.1 * kLearningRate);
+      runner_->set_learning_rate(learning_rate_at(o_.schedule, peak_learning_rate(), step, o_.steps));
       if (next == order.size()) {  // a new epoch in a new random order
         order = split_.train;
         std::shuffle(order.begin(), order.end(), rng_);
@@ -304,6 +307,10 @@ class Trainer {
     threshold = summary.max + 2.0f * summary.stddev;
   }
 
+  double peak_learning_rate() const {
+    return o_.learning_rate > 0 ? o_.learning_rate : default_peak_learning_rate(o_.schedule);
+  }
+
   Provenance provenance() const {
     Provenance p;
     p.steps = o_.steps;
@@ -315,6 +322,7 @@ class Trainer {
     p.precision = runner_->uses_bf16()                  ? "fast (bf16 autocast)"
                   : o_.precision == Precision::Fast ? "fast (fp32: no native bf16)"
                                                     : "exact (fp32)";
+    p.schedule = describe_schedule(o_.schedule, peak_learning_rate());
     p.seed = o_.seed;
     p.created = utc_now();
     p.library_version = EFFICIENTAD_VERSION;
