@@ -69,6 +69,8 @@ enum {
   PROP_TEACHER,
   PROP_PENALTY_IMAGES,
   PROP_SEED,
+  PROP_SCHEDULE,
+  PROP_LEARNING_RATE,
   PROP_CAPTURED_FRAMES,
   PROP_COMMON_FIRST,  /* device, mode, threads, roi: gstefficientadcommon.h */
 };
@@ -116,6 +118,8 @@ struct Private {
   GstEfficientAdVariant variant = GST_EFFICIENTAD_VARIANT_S;
   guint steps = DEFAULT_STEPS, input_size = DEFAULT_INPUT_SIZE;
   guint64 seed = DEFAULT_SEED;
+  GstEfficientAdSchedule schedule = GST_EFFICIENTAD_SCHEDULE_PAPER;
+  gdouble learning_rate = 0;
 
   /* Between start() and stop(). The capture belongs to the streaming thread; its count is also read by the
    * property getter and by the training trigger (object lock). */
@@ -151,6 +155,19 @@ gst_efficientad_variant_get_type (void)
     {0, NULL, NULL},
   };
   static const GType type = g_enum_register_static ("GstEfficientAdVariant", values);
+  return type;
+}
+
+#define GST_TYPE_EFFICIENTAD_SCHEDULE (gst_efficientad_schedule_get_type ())
+static GType
+gst_efficientad_schedule_get_type (void)
+{
+  static const GEnumValue values[] = {
+    {GST_EFFICIENTAD_SCHEDULE_PAPER, "Adam at 1e-4, a tenth of it for the last 5 % (Algorithm 1)", "paper"},
+    {GST_EFFICIENTAD_SCHEDULE_COSINE, "5 % warm-up to a higher peak, then a cosine decay to 0", "cosine"},
+    {0, NULL, NULL},
+  };
+  static const GType type = g_enum_register_static ("GstEfficientAdSchedule", values);
   return type;
 }
 
@@ -196,6 +213,9 @@ training_request (const Private & p)
     o.aspect_input_pixels = (gint64) p.input_size * p.input_size;
   o.steps = p.steps;
   o.seed = p.seed;
+  o.schedule = p.schedule == GST_EFFICIENTAD_SCHEDULE_COSINE ? efficientad::Schedule::Cosine
+      : efficientad::Schedule::Paper;
+  o.learning_rate = p.learning_rate;
   r.teacher = p.teacher;
   o.penalty_folder = p.penalty_images.value_or ("");
   efficientad::gst::apply_training_settings (p.common, o);
@@ -593,6 +613,12 @@ gst_efficientad_train_set_property (GObject * object, guint prop_id, const GValu
     case PROP_SEED:
       p->seed = g_value_get_uint64 (value);
       break;
+    case PROP_SCHEDULE:
+      p->schedule = (GstEfficientAdSchedule) g_value_get_enum (value);
+      break;
+    case PROP_LEARNING_RATE:
+      p->learning_rate = g_value_get_double (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -669,6 +695,12 @@ gst_efficientad_train_get_property (GObject * object, guint prop_id, GValue * va
       break;
     case PROP_SEED:
       g_value_set_uint64 (value, p->seed);
+      break;
+    case PROP_SCHEDULE:
+      g_value_set_enum (value, p->schedule);
+      break;
+    case PROP_LEARNING_RATE:
+      g_value_set_double (value, p->learning_rate);
       break;
     case PROP_CAPTURED_FRAMES:
       g_value_set_uint (value, p->capture ? p->capture->captured () - frames_not_written (*p) : 0);
@@ -750,6 +782,12 @@ install_training_properties (GObjectClass * gobject_class, GParamFlags rw_playin
           "penalty; empty: off", NULL, rw_playing));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed", "Random seed of training", 0, G_MAXUINT64, DEFAULT_SEED, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_SCHEDULE,
+      g_param_spec_enum ("schedule", "Schedule", "Learning rate over the training steps",
+          GST_TYPE_EFFICIENTAD_SCHEDULE, GST_EFFICIENTAD_SCHEDULE_PAPER, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
+      g_param_spec_double ("learning-rate", "Learning rate", "The schedule's peak learning rate; 0: its default "
+          "(paper 1e-4, cosine 5e-4)", 0, 0.01, 0, rw_playing));
 }
 
 static void

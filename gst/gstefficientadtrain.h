@@ -14,6 +14,12 @@ typedef enum {
   GST_EFFICIENTAD_VARIANT_M,
 } GstEfficientAdVariant;
 
+/* Learning rate over the training steps ('efficientad train --schedule'). */
+typedef enum {
+  GST_EFFICIENTAD_SCHEDULE_PAPER,
+  GST_EFFICIENTAD_SCHEDULE_COSINE,
+} GstEfficientAdSchedule;
+
 GST_ELEMENT_REGISTER_DECLARE (efficientadtrain);
 
 G_END_DECLS
