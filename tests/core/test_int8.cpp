@@ -24,14 +24,15 @@ struct Compared {
   double relative_error, correlation;
 };
 
-Compared compare(Variant variant, bool padding, int width, int height, int count) {
+Compared compare(Variant variant, bool padding, int width, int height, int count,
+                 core::FirstLayer first_layer = core::FirstLayer::Int8) {
   at::manual_seed(7);
   at::NoGradGuard no_grad;
   const ModelGeometry g{variant, width, height, padding};
   const core::Pdn net = core::make_pdn(variant, 384, padding);
   const at::Tensor pixels = at::randint(0, 256, {count, height, width, 3}, at::kByte);
   const at::Tensor normalised = core::imagenet_normalize(core::to_unit_float(pixels).contiguous());
-  const auto int8 = core::compile_int8(net, core::hidden_activation_max(net, normalised), g);
+  const auto int8 = core::compile_int8(net, core::hidden_activation_max(net, normalised), g, first_layer);
   at::Tensor out = at::empty({count, g.feature_height(), g.feature_width(), 384});
   int8->run(pixels.data_ptr<uint8_t>(), count, out.data_ptr<float>());
   const at::Tensor expected = net.forward(normalised).permute({0, 2, 3, 1});
@@ -91,8 +92,11 @@ float int8_red_response(RedDetector d, const at::Tensor& activation_max, const u
 }  // namespace
 
 START_TEST(int8_close_to_fp32) {
+  const auto fp32 = core::FirstLayer::Fp32;
   const Compared cases[] = {compare(Variant::Small, false, 256, 256, 2), compare(Variant::Small, true, 256, 256, 1),
-                            compare(Variant::Medium, false, 256, 256, 1), compare(Variant::Small, false, 320, 256, 1)};
+                            compare(Variant::Medium, false, 256, 256, 1), compare(Variant::Small, false, 320, 256, 1),
+                            compare(Variant::Small, false, 256, 256, 2, fp32), compare(Variant::Small, true, 256, 256, 1, fp32),
+                            compare(Variant::Medium, false, 256, 256, 1, fp32)};
   for (const Compared& c : cases) {
     std::printf("int8 vs fp32: relative error %.4f, correlation %.6f\n", c.relative_error, c.correlation);
     ck_assert_msg(c.relative_error < 0.05, "int8 relative error %f", c.relative_error);
@@ -119,6 +123,27 @@ START_TEST(channel_quiet_on_normal_images_is_not_clipped) {
   ck_assert_msg(std::abs(got - expected) < 0.01f * expected, "int8 %f vs fp32 %f", got, expected);
   const uint8_t grey[3] = {128, 128, 128};
   ck_assert_float_eq_tol(int8_red_response(d, at::tensor(maxima), grey), 0.0f, 1e-6);
+}
+END_TEST
+
+// The first layer's hidden channel 0 is R + 0.003 G (per 255): int8 weights in 127 steps of the largest round the
+// 0.003 away, so a pure green pixel gives 0; with FirstLayer::Fp32 it gives 0.003 (u8 steps of 0.01 / 255).
+START_TEST(fp32_first_layer_keeps_a_weight_int8_rounds_away) {
+  const core::ConvSpec hidden{"hidden", 3, 1, 1, 1, 0, true, false}, out{"out", 1, 1, 1, 1, 0, false, false};
+  const std::vector<core::Int8LayerWeights> layers = {{hidden, {1.0f / 255, 0.003f / 255, 0.0f}, {0.0f}, {0.01f}},
+                                                      {out, {1.0f}, {0.0f}, {}}};
+  const auto response = [&](core::FirstLayer first_layer) {
+    core::Int8Pdn pdn(layers, false, 8, 8, first_layer);
+    std::vector<uint8_t> green(8 * 8 * 3, 0);
+    for (size_t i = 1; i < green.size(); i += 3) green[i] = 255;
+    std::vector<float> result(8 * 8);
+    pdn.run(green.data(), 1, result.data());
+    return result[27];
+  };
+  const float int8 = response(core::FirstLayer::Int8), fp32 = response(core::FirstLayer::Fp32);
+  std::printf("0.003 G: int8 first layer %.5f, fp32 first layer %.5f\n", int8, fp32);
+  ck_assert_float_eq_tol(int8, 0.0f, 1e-6);
+  ck_assert_float_eq_tol(fp32, 0.003f, 0.00003f);
 }
 END_TEST
 
@@ -175,6 +200,7 @@ int main() {
   }
   return test::run_cases("int8", {
       {"positive", TESTS(int8_close_to_fp32, channel_quiet_on_normal_images_is_not_clipped,
+                         fp32_first_layer_keeps_a_weight_int8_rounds_away,
                          per_layer_calibration_of_older_models_gives_every_channel_the_layer_range)},
       {"negative", TESTS(int8_refuses_bad_layers_n, calibration_of_the_wrong_size_is_refused_n)},
   }, test::Fork::None);

@@ -32,12 +32,16 @@ using tag = memory::format_tag;
 constexpr uint8_t kMeanPixel[3] = {124, 116, 104};
 
 // One layer in integer form. oneDNN computes dst = output_scale[oc] * (sum(src_u8 * weight_s8) + bias[oc]).
+// An fp32 first layer (FirstLayer::Fp32) keeps float_weight and a bias in real units; its output, pooled in
+// fp32, is rounded to u8 by output_scale.
 struct QuantisedLayer {
   ConvSpec spec;
-  std::vector<int8_t> weight;       // OIHW
-  std::vector<float> bias;          // in accumulator units
+  std::vector<int8_t> weight;       // OIHW; empty for the fp32 first layer
+  std::vector<float> float_weight;  // OIHW; the fp32 first layer only
+  std::vector<float> bias;          // in accumulator units (int8) or real units (fp32)
   std::vector<float> output_scale;  // per output channel
   bool hidden;                      // u8 output with ReLU; else fp32 output
+  bool fp32() const { return !float_weight.empty(); }
 };
 
 // The real value of one u8 step of each output channel of a hidden layer; 1 for the fp32 output layer.
@@ -57,7 +61,7 @@ std::vector<float> output_units(const Int8LayerWeights& l, bool hidden) {
 
 // Input channel c of a layer arrives as u8 in steps of input_units[c]: conv(W, x) == conv(W * unit, x_u8), so the
 // units move into the weights, which are then quantised per output channel.
-std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers) {
+std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers, FirstLayer first_layer) {
   std::vector<QuantisedLayer> out;
   std::vector<float> input_units(3, 1.0f);  // the first layer reads raw pixels
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -66,9 +70,16 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
     if (int64_t(l.weight.size()) != oc * ic * taps || int64_t(l.bias.size()) != oc || int64_t(input_units.size()) != ic) {
       throw InvalidArgument("int8 PDN: layer " + l.spec.name + " has weights of the wrong size");
     }
-    QuantisedLayer q{l.spec, std::vector<int8_t>(l.weight.size()), std::vector<float>(size_t(oc)),
+    const std::vector<float> units = output_units(l, i + 1 < layers.size());
+    if (i == 0 && first_layer == FirstLayer::Fp32 && layers.size() > 1) {  // its u8 output steps are `units`
+      QuantisedLayer q{l.spec, {}, l.weight, l.bias, std::vector<float>(size_t(oc)), true};
+      for (int64_t o = 0; o < oc; ++o) q.output_scale[size_t(o)] = 1.0f / units[size_t(o)];
+      out.push_back(std::move(q));
+      input_units = units;
+      continue;
+    }
+    QuantisedLayer q{l.spec, std::vector<int8_t>(l.weight.size()), {}, std::vector<float>(size_t(oc)),
                      std::vector<float>(size_t(oc)), i + 1 < layers.size()};
-    const std::vector<float> units = output_units(l, q.hidden);
     std::vector<float> w(size_t(ic * taps));
     for (int64_t o = 0; o < oc; ++o) {
       float largest = 0;
@@ -110,64 +121,90 @@ struct Int8Pdn::Impl {
   void build(int count) {
     steps.clear();
     const int pad = first_padding();  // applied by copying into a mean-filled buffer, see run()
-    memory::dim h = height + 2 * pad, w = width + 2 * pad, c = 3;
-    input = memory({{count, c, h, w}, dt::u8, tag::nhwc}, engine, DNNL_MEMORY_NONE);
+    input = memory({{count, 3, height + 2 * pad, width + 2 * pad}, dt::u8, tag::nhwc}, engine, DNNL_MEMORY_NONE);
     memory current = input;
     for (size_t i = 0; i < layers.size(); ++i) {
       const QuantisedLayer& l = layers[i];
-      const memory::dim p = i == 0 ? 0 : l.spec.padding, k = l.spec.kernel, oc = l.spec.out_channels;
-      const memory::dim oh = h + 2 * p - k + 1, ow = w + 2 * p - k + 1;
-      const memory::desc dst_md({count, oc, oh, ow}, l.hidden ? dt::u8 : dt::f32, tag::nhwc);
-      const memory::desc weight_md({oc, c, k, k}, dt::s8, tag::any);
-      const memory::desc bias_md({oc}, dt::f32, tag::x);
-      dnnl::primitive_attr attr;
-      attr.set_output_scales(1 << 1, l.output_scale);
-      if (l.hidden) {
-        dnnl::post_ops relu;
-        relu.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-        attr.set_post_ops(relu);
+      const memory::dim p = i == 0 ? 0 : l.spec.padding;
+      if (l.fp32()) {
+        current = append_conv(l, append_reorder(current, dt::f32, {}), p, dt::f32);
+        if (l.spec.avg_pool) current = append_pool(current);
+        current = append_reorder(current, dt::u8, l.output_scale);
+        continue;
       }
-      const dnnl::convolution_forward::primitive_desc pd(
-          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                          current.get_desc(), weight_md, bias_md, dst_md, {1, 1}, {p, p}, {p, p}),
-          attr, engine);
-      memory plain_weights({{oc, c, k, k}, dt::s8, tag::oihw}, engine, const_cast<int8_t*>(l.weight.data()));
-      memory weights(pd.weights_desc(), engine);
-      dnnl::reorder(plain_weights, weights).execute(stream, plain_weights, weights);
-      memory bias(bias_md, engine, const_cast<float*>(l.bias.data()));
-      memory dst = l.hidden ? memory(dst_md, engine) : memory(dst_md, engine, DNNL_MEMORY_NONE);
-      steps.push_back({dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, current},
-                                                        {DNNL_ARG_WEIGHTS, weights},
-                                                        {DNNL_ARG_BIAS, bias},
-                                                        {DNNL_ARG_DST, dst}}});
-      current = dst;
-      h = oh, w = ow, c = oc;
-      if (l.spec.avg_pool) {
-        const memory::dim pp = pdn_pool_padding(padding);
-        const memory::dim ph = (h + 2 * pp - 2) / 2 + 1, pw = (w + 2 * pp - 2) / 2 + 1;
-        const memory::desc pooled_md({count, c, ph, pw}, dt::u8, tag::nhwc);
-        // PyTorch's AvgPool2d counts padding zeros (count_include_pad) and drops a trailing odd row/column.
-        const dnnl::pooling_forward::primitive_desc pool_pd(
-            dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_include_padding,
-                                        current.get_desc(), pooled_md, {2, 2}, {2, 2}, {pp, pp},
-                                        {pp - ((h + 2 * pp - 2) % 2), pp - ((w + 2 * pp - 2) % 2)}),
-            engine);
-        memory pooled(pooled_md, engine);
-        steps.push_back({dnnl::pooling_forward(pool_pd), {{DNNL_ARG_SRC, current}, {DNNL_ARG_DST, pooled}}});
-        current = pooled;
-        h = ph, w = pw;
-      }
+      current = append_conv(l, current, p, l.hidden ? dt::u8 : dt::f32);
+      if (l.spec.avg_pool) current = append_pool(current);
     }
     output = current;
     built_count = count;
     built_threads = omp_get_max_threads();
   }
+
+  // src -> conv (+ ReLU for hidden layers) -> a new dst of type `dst_type`; int8 layers scale per output channel.
+  memory append_conv(const QuantisedLayer& l, const memory& src, memory::dim p, dt dst_type) {
+    const memory::dims in = src.get_desc().dims();
+    const memory::dim k = l.spec.kernel, oc = l.spec.out_channels;
+    const memory::desc dst_md({in[0], oc, in[2] + 2 * p - k + 1, in[3] + 2 * p - k + 1}, dst_type, tag::nhwc);
+    const memory::desc weight_md({oc, in[1], k, k}, l.fp32() ? dt::f32 : dt::s8, tag::any);
+    const memory::desc bias_md({oc}, dt::f32, tag::x);
+    dnnl::primitive_attr attr;
+    if (!l.fp32()) attr.set_output_scales(1 << 1, l.output_scale);
+    if (l.hidden) {
+      dnnl::post_ops relu;
+      relu.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(relu);
+    }
+    const dnnl::convolution_forward::primitive_desc pd(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                        src.get_desc(), weight_md, bias_md, dst_md, {1, 1}, {p, p}, {p, p}),
+        attr, engine);
+    void* plain = l.fp32() ? static_cast<void*>(const_cast<float*>(l.float_weight.data()))
+                           : static_cast<void*>(const_cast<int8_t*>(l.weight.data()));
+    memory plain_weights({{oc, in[1], k, k}, l.fp32() ? dt::f32 : dt::s8, tag::oihw}, engine, plain);
+    memory weights(pd.weights_desc(), engine);
+    dnnl::reorder(plain_weights, weights).execute(stream, plain_weights, weights);
+    memory bias(bias_md, engine, const_cast<float*>(l.bias.data()));
+    memory dst = dst_type == dt::f32 && &l == &layers.back() ? memory(dst_md, engine, DNNL_MEMORY_NONE)
+                                                               : memory(dst_md, engine);
+    steps.push_back({dnnl::convolution_forward(pd),
+                     {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}}});
+    return dst;
+  }
+
+  // 2x2 average pooling, stride 2, in src's data type. PyTorch's AvgPool2d counts padding zeros
+  // (count_include_pad) and drops a trailing odd row/column.
+  memory append_pool(const memory& src) {
+    const memory::dims in = src.get_desc().dims();
+    const memory::dim pp = pdn_pool_padding(padding), h = in[2], w = in[3];
+    const memory::dim ph = (h + 2 * pp - 2) / 2 + 1, pw = (w + 2 * pp - 2) / 2 + 1;
+    const memory::desc pooled_md({in[0], in[1], ph, pw}, src.get_desc().data_type(), tag::nhwc);
+    const dnnl::pooling_forward::primitive_desc pool_pd(
+        dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_include_padding,
+                                    src.get_desc(), pooled_md, {2, 2}, {2, 2}, {pp, pp},
+                                    {pp - ((h + 2 * pp - 2) % 2), pp - ((w + 2 * pp - 2) % 2)}),
+        engine);
+    memory pooled(pooled_md, engine);
+    steps.push_back({dnnl::pooling_forward(pool_pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, pooled}}});
+    return pooled;
+  }
+
+  // src converted to `type` (rounded to nearest and saturated for u8), times scale[c] per channel if given.
+  memory append_reorder(const memory& src, dt type, const std::vector<float>& scale) {
+    const memory::desc dst_md(src.get_desc().dims(), type, tag::nhwc);
+    memory dst(dst_md, engine);
+    dnnl::primitive_attr attr;
+    if (!scale.empty()) attr.set_output_scales(1 << 1, scale);
+    steps.push_back({dnnl::reorder(dnnl::reorder::primitive_desc(engine, src.get_desc(), engine, dst_md, attr)),
+                     {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}});
+    return dst;
+  }
 };
 
-Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>& layers, bool padding, int input_width, int input_height)
+Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>& layers, bool padding, int input_width, int input_height,
+                 FirstLayer first_layer)
     : impl_(std::make_unique<Impl>()) {
   if (layers.empty() || layers.front().spec.in_channels != 3) throw InvalidArgument("int8 PDN: needs an RGB first layer");
-  impl_->layers = quantise(layers);
+  impl_->layers = quantise(layers, first_layer);
   impl_->padding = padding;
   impl_->width = input_width;
   impl_->height = input_height;
@@ -206,7 +243,7 @@ void Int8Pdn::run(const uint8_t* images, int count, float* out) {
 
 struct Int8Pdn::Impl {};
 
-Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>&, bool, int, int) {
+Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>&, bool, int, int, FirstLayer) {
   throw Error("this build has no oneDNN: install libdnnl-dev and rebuild for the int8 fast mode");
 }
 Int8Pdn::~Int8Pdn() = default;

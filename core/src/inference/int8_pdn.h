@@ -1,6 +1,7 @@
 // A patch description network compiled for 8-bit CPU inference with oneDNN (the fast mode's teacher and student).
 //
-// Weights are quantised per output channel and pre-packed once; activations travel between layers as u8, which
+// Weights are quantised per output channel (or the first layer's stay fp32: FirstLayer) and pre-packed once;
+// activations travel between layers as u8, which
 // fits because every hidden layer ends in a ReLU, each channel with its own range (its scale is folded into the
 // next layer's weights); ReLU is fused into the convolutions; the last layer writes fp32 so that the features
 // the anomaly maps compare carry no output rounding. The input is raw u8 RGB pixels: the caller folds 1/255 and
@@ -15,6 +16,11 @@
 
 namespace efficientad::detail {
 
+// Whether the first convolution rounds its weights to int8 too. The teacher's fp32 first layer removed about three
+// quarters of the local map's int8 error on distilled teachers; the student's rounding there costs almost nothing
+// (tests/bench/int8_error_budget.cpp), and fp32 there costs ~8 ms per network and 256x256 image on 2 cores.
+enum class FirstLayer { Int8, Fp32 };
+
 struct Int8LayerWeights {
   ConvSpec spec;
   std::vector<float> weight;  // OIHW, fp32, normalisations already folded in
@@ -25,7 +31,8 @@ struct Int8LayerWeights {
 class Int8Pdn {
  public:
   // Throws InvalidArgument for inconsistent layers and Error when oneDNN cannot build a primitive.
-  Int8Pdn(const std::vector<Int8LayerWeights>& layers, bool padding, int input_width, int input_height);
+  Int8Pdn(const std::vector<Int8LayerWeights>& layers, bool padding, int input_width, int input_height,
+          FirstLayer first_layer = FirstLayer::Int8);
   ~Int8Pdn();
   Int8Pdn(const Int8Pdn&) = delete;
   Int8Pdn& operator=(const Int8Pdn&) = delete;

@@ -75,7 +75,8 @@ std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tens
   return ranges;
 }
 
-std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& g) {
+std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& g,
+                                      FirstLayer first_layer) {
   at::NoGradGuard no_grad;
   std::vector<std::vector<float>> ranges = activation_ranges(net, activation_max);
   fold_raw_pixel_normalisation(net.layers.front());
@@ -84,7 +85,7 @@ std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max,
     const Conv& c = net.layers[i];
     layers.push_back({c.spec, values_of(c.weight), values_of(c.bias), i < ranges.size() ? ranges[i] : std::vector<float>{}});
   }
-  return std::make_unique<Int8Pdn>(layers, net.padding, g.input_width, g.input_height);
+  return std::make_unique<Int8Pdn>(layers, net.padding, g.input_width, g.input_height, first_layer);
 }
 
 at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images) {
@@ -125,8 +126,8 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
   if (mode == Mode::Fast) {
     fold_teacher_statistics(nets_.teacher.layers.back(), nets_.teacher_mean, nets_.teacher_std);
     if (uses_int8(mode, device)) {
-      teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry);
-      student_int8_ = compile_int8(nets_.student, nets.student_activation_max, nets.geometry);
+      teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry, FirstLayer::Fp32);
+      student_int8_ = compile_int8(nets_.student, nets.student_activation_max, nets.geometry, FirstLayer::Int8);
       precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
     }
     fold_input_std(nets_.teacher.layers.front());

@@ -15,6 +15,7 @@
 namespace efficientad::detail {
 
 class Int8Pdn;
+enum class FirstLayer;
 
 struct RawMaps {
   at::Tensor st, ae;  // [N, feature_height, feature_width] float32 on the CPU
@@ -50,7 +51,8 @@ class MapComputer {
 
 // `net` compiled for 8-bit inference on raw RGB u8 pixels (ImageNet normalisation folded into its first layer).
 // Fold the teacher statistics into `net` beforehand to get normalised teacher features.
-std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& geometry);
+std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& geometry,
+                                      FirstLayer first_layer);
 
 // The paper's formulas evaluated op by op in fp32 and NCHW, the way a straightforward port runs them: the
 // baseline of the benchmarks and the yardstick of the exactness tests.
