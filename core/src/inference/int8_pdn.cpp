@@ -164,8 +164,7 @@ struct Int8Pdn::Impl {
     memory weights(pd.weights_desc(), engine);
     dnnl::reorder(plain_weights, weights).execute(stream, plain_weights, weights);
     memory bias(bias_md, engine, const_cast<float*>(l.bias.data()));
-    memory dst = dst_type == dt::f32 && &l == &layers.back() ? memory(dst_md, engine, DNNL_MEMORY_NONE)
-                                                               : memory(dst_md, engine);
+    memory dst = l.hidden ? memory(dst_md, engine) : memory(dst_md, engine, DNNL_MEMORY_NONE);  // output: run()'s
     steps.push_back({dnnl::convolution_forward(pd),
                      {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}}});
     return dst;
