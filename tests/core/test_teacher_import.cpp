@@ -62,6 +62,23 @@ START_TEST(imports_small_and_medium_exactly) {
 }
 END_TEST
 
+START_TEST(records_the_given_origin) {
+  const std::string out = fixtures + "/with_origin.efad";
+  import_pytorch_teacher(fixtures + "/teacher_small.pth", out, "distilled on a GPU, 1000 steps");
+  const std::string origin = efficientad::detail::load_teacher(out, Variant::Small, false).origin;
+  ck_assert_msg(origin.find("distilled on a GPU, 1000 steps; imported from teacher_small.pth") != std::string::npos,
+                "origin '%s'", origin.c_str());
+}
+END_TEST
+
+START_TEST(refuses_a_multi_line_origin_n) {
+  const std::string out = fixtures + "/multi_line.efad";
+  test::expect_throw<InvalidArgument>([&] { import_pytorch_teacher(fixtures + "/teacher_small.pth", out, "a\nb"); },
+                                      "one line");
+  ck_assert_msg(!std::filesystem::exists(out), "a refused import wrote %s", out.c_str());
+}
+END_TEST
+
 START_TEST(imports_dataparallel_and_half_precision) {
   check_import("dataparallel", Variant::Small, 8, 0.0);
   check_import("half", Variant::Small, 8, 0.0);  // fp16 values are exact in fp32
@@ -113,7 +130,8 @@ END_TEST
 
 int main() {
   return test::run_cases("teacher_import", {
-      {"teacher_import", TESTS(imports_small_and_medium_exactly, imports_dataparallel_and_half_precision,
+      {"teacher_import", TESTS(imports_small_and_medium_exactly, records_the_given_origin, imports_dataparallel_and_half_precision,
+                               refuses_a_multi_line_origin_n,
                                refuses_malformed_files_n, refuses_hostile_pickles_n, byte_flips_never_crash_n),
        300, make_fixtures, nullptr},
   }, test::Fork::None);

@@ -17,8 +17,10 @@ struct ImportedTeacher {
 // teacher_medium.pth; a "module." prefix from DataParallel is accepted). The variant follows from the shapes.
 // Every tensor is checked against paper Table 6 or 7 and for finiteness. Writes atomically. Throws ModelFileError
 // naming the file and the problem (not a zip archive, a pickled module instead of a state dict, missing or extra
-// layers, wrong shapes, NaN), IoError when the output cannot be written.
-ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::string& output_path);
+// layers, wrong shapes, NaN), IoError when the output cannot be written. `origin` (how the weights were made, e.g.
+// a distillation's settings) is recorded in the teacher file before the source file's name.
+ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::string& output_path,
+                                       const std::string& origin = "");
 
 // The teacher this project ships for `variant` (models/teacher_s.efad, distilled here; see models/README.md), or ""
 // when none ships for it. Looks in $EFFICIENTAD_TEACHER_DIR, then the source tree's models/ (uninstalled builds),

@@ -56,7 +56,9 @@ std::map<int, std::pair<at::Tensor, at::Tensor>> sequential_convs(const std::str
 
 }  // namespace
 
-ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::string& output_path) {
+ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::string& output_path,
+                                       const std::string& origin) {
+  if (origin.find('\n') != std::string::npos) throw InvalidArgument("the origin must be one line of text");
   check_pytorch_zip(pth_path);
   const auto convs = sequential_convs(pth_path);
   ImportedTeacher result;
@@ -90,8 +92,8 @@ ImportedTeacher import_pytorch_teacher(const std::string& pth_path, const std::s
     layer->bias = tensors.second.to(at::kFloat).contiguous().clone();
     ++layer;
   }
-  detail::save_teacher(output_path, teacher,
-                       "imported from " + std::filesystem::path(pth_path).filename().string() + " (PyTorch state dict)");
+  const std::string source = "imported from " + std::filesystem::path(pth_path).filename().string() + " (PyTorch state dict)";
+  detail::save_teacher(output_path, teacher, origin.empty() ? source : origin + "; " + source);
   return result;
 }
 
