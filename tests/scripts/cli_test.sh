@@ -7,18 +7,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/efficientad-cli-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failures=0
 
-# expect STATUS PATTERN -- command...: runs the command, checks its status and that its output matches PATTERN.
-expect() {
-  status=$1; pattern=$2; shift 3
-  "$@" >"$work/log" 2>&1
-  got=$?
-  if [ "$got" -ne "$status" ] || ! grep -q -- "$pattern" "$work/log"; then
-    echo "FAIL: '$*' exited $got (expected $status) or lacks '$pattern':"; sed 's/^/  | /' "$work/log"
-    failures=$((failures + 1))
-  else
-    echo "ok: $*"
-  fi
-}
+. "$(dirname "$0")/expect.sh"
 
 # Happy path on the self-made data.
 expect 0 "wrote" -- "$tool" synth --output "$work/data" --train 6 --test-good 2 --defects-per-kind 1

@@ -16,18 +16,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/efficientad-distill-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failures=0
 
-# expect STATUS PATTERN -- command...: as in cli_test.sh.
-expect() {
-  status=$1; pattern=$2; shift 3
-  "$@" >"$work/log" 2>&1
-  got=$?
-  if [ "$got" -ne "$status" ] || ! grep -q -- "$pattern" "$work/log"; then
-    echo "FAIL: '$*' exited $got (expected $status) or lacks '$pattern':"; sed 's/^/  | /' "$work/log"
-    failures=$((failures + 1))
-  else
-    echo "ok: $*"
-  fi
-}
+. "$(dirname "$0")/expect.sh"
 
 # The export holds exactly the 5 138 656 weight bytes up to mixed5 (nsfwjs notes).
 expect 0 "exported 165 layers, 200 tensors, 5138656 bytes" -- node "$tools/export_nsfwjs.js" "$nsfwjs" "$work/export"

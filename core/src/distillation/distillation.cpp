@@ -293,7 +293,7 @@ DistillResult distill_teacher(const DistillOptions& o, const std::string& output
   const std::string print = fingerprint(o, *backbone, data);
   TeacherTraining t = start_or_resume(o, checkpoint_path, print, data);
 
-  const bool bf16 = o.precision == Precision::Fast && cpu_has_native_bf16();
+  const bool bf16 = o.precision == Precision::Fast && cpu_bf16_outruns_fp32();
   const auto train_start = Clock::now();
   for (int64_t step = t.state.step; step < o.steps; ++step) {
     if (cancel && cancel->load()) {

@@ -77,7 +77,7 @@ at::Tensor hard_feature_loss(const at::Tensor& distance, double p) {
 }
 
 StepRunner::StepRunner(Networks& nets, Precision precision, at::Device device)
-    : nets_(nets), device_(device), bf16_(precision == Precision::Fast && device.is_cpu() && cpu_has_native_bf16()) {
+    : nets_(nets), device_(device), bf16_(precision == Precision::Fast && device.is_cpu() && cpu_bf16_outruns_fp32()) {
   make_trainable(nets_.student.layers, device_);
   make_trainable(nets_.autoencoder.encoder, device_);
   make_trainable(nets_.autoencoder.decoder, device_);

@@ -157,9 +157,10 @@ class Trainer {
   // Lines 3-10: per-channel mean and standard deviation of the teacher's outputs on the training images. The
   // outputs are kept (within the cache budget) because the un-augmented images are the same at every step.
   void teacher_channel_statistics() {
-    // Stored at the cache's width at once (fast mode's teacher computes in bf16, so nothing is lost): keeping
-    // the fp32 copy until normalisation would take twice the budget.
-    const at::ScalarType cache_dtype = runner_->uses_bf16() ? at::kBFloat16 : at::kFloat;
+    // Fast mode keeps the outputs in bf16 whether its steps compute in bf16 or (where bf16 is slower) in fp32,
+    // so that --cache-mb holds as many images on every CPU; they are stored at that width at once, since an
+    // fp32 copy kept until normalisation would take twice the budget.
+    const at::ScalarType cache_dtype = o_.precision == Precision::Fast ? at::kBFloat16 : at::kFloat;
     const size_t target_bytes =
         size_t(kTeacherChannels) * g_.feature_width() * g_.feature_height() * at::elementSize(cache_dtype);
     const size_t cache_limit = size_t(o_.teacher_cache_mb) * 1024 * 1024 / target_bytes;
@@ -320,7 +321,7 @@ class Trainer {
     p.teacher_origin = teacher_origin_;
     p.teacher_random = o_.teacher_path.empty();
     p.precision = runner_->uses_bf16()                  ? "fast (bf16 autocast)"
-                  : o_.precision == Precision::Fast ? "fast (fp32: no native bf16)"
+                  : o_.precision == Precision::Fast ? "fast (fp32: bf16 is not faster on this CPU)"
                                                     : "exact (fp32)";
     p.schedule = describe_schedule(o_.schedule, peak_learning_rate());
     p.seed = o_.seed;
