@@ -71,13 +71,12 @@ class Views:
         theta[:, 0, 0], theta[:, 1, 1] = scale * mirror, scale
         theta[:, :, 2] = shift
         source = self.images[indices.to(device)].float()
-        theta = theta.to(device)
+        theta, is_grey = theta.to(device), is_grey.to(device).view(-1, 1, 1, 1)
         out = []
         for side in (self.backbone_side, 256):
             grid = F.affine_grid(theta, (n, 3, side, side), align_corners=False)
             view = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=False)
-            m = is_grey.to(device).view(-1, 1, 1, 1)
-            out.append(torch.where(m, grey(view), view).clamp(0, 1))
+            out.append(torch.where(is_grey, grey(view), view).clamp(0, 1))
         return out  # backbone view, teacher view (RGB in [0, 1])
 
 
@@ -93,10 +92,6 @@ def save_atomically(obj, path, as_json=False):
 
 def save_teacher(teacher, out_dir, name):
     state = {k: v.detach().float().cpu().contiguous() for k, v in teacher.state_dict().items()}
-    total = sum(v.numel() * 4 for v in state.values())
-    if total <= PART_BYTES:
-        save_atomically(state, os.path.join(out_dir, name + ".pth"))
-        return [name + ".pth"]
     parts, current, size = [], {}, 0
     for key, value in state.items():
         if current and size + value.numel() * 4 > PART_BYTES:
@@ -105,10 +100,9 @@ def save_teacher(teacher, out_dir, name):
         current[key] = value
         size += value.numel() * 4
     parts.append(current)
-    names = []
-    for k, part in enumerate(parts, 1):
-        names.append(f"{name}.part{k}.pth")
-        save_atomically(part, os.path.join(out_dir, names[-1]))
+    names = [name + ".pth"] if len(parts) == 1 else [f"{name}.part{k}.pth" for k in range(1, len(parts) + 1)]
+    for file, part in zip(names, parts):
+        save_atomically(part, os.path.join(out_dir, file))
     return names
 
 
@@ -126,7 +120,6 @@ def main():
     p.add_argument("--checkpoint-seconds", type=float, default=60)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--init", default="", help="start from this teacher state dict (a previous run's NAME.pth)")
-    p.add_argument("--limit-images", type=int, default=0, help="use only the first N images (smoke tests)")
     p.add_argument("--out", required=True)
     p.add_argument("--name", required=True)
     a = p.parse_args()
@@ -140,8 +133,6 @@ def main():
     start = time.time()
 
     items = image_pack.read_pack(a.images)
-    if a.limit_images:
-        items = items[: a.limit_images]
     if len(items) <= HELD_OUT + 1:
         raise SystemExit(f"need more than {HELD_OUT + 1} images, the pack holds {len(items)}")
     images = torch.stack([image_pack.decode(data, device).half() for _, data in items])

@@ -7,10 +7,9 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <string>
-#include <vector>
 
+#include "args.h"
 #include "distillation/backbone.h"
 #include "efficientad/errors.h"
 #include "efficientad/image_io.h"
@@ -26,13 +25,6 @@ void write_raw(const std::string& path, const at::Tensor& t) {
   if (!out) throw efficientad::IoError("cannot write " + path);
 }
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream s(text);
-  for (std::string part; std::getline(s, part, ',');) parts.push_back(part);
-  return parts;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -41,7 +33,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const auto backbone = efficientad::detail::open_backbone(argv[1], {split_commas(argv[2]), std::stoi(argv[3])});
+    // Parsed as `efficientad distill --layers ... --backbone-scale ...` parses them.
+    const int scale = int(efficientad::cli::parse_int(argv[3], "SCALE", 1, 64));
+    const auto backbone = efficientad::detail::open_backbone(argv[1], {efficientad::cli::split_list(argv[2]), scale});
     const efficientad::Image image = efficientad::load_image(argv[4]);
     const int side = backbone->input_side();
     const at::Tensor input = efficientad::detail::unit_tensor(efficientad::detail::to_network_input(image.view(), side, side));
