@@ -18,6 +18,7 @@
 #include "efficientad/image_io.h"
 #include "image/image_ops.h"
 #include "image/image_tensors.h"
+#include "inference/int8_pdn.h"
 #include "inference/map_computer.h"
 #include "model/model_file.h"
 #include "model/networks.h"
@@ -27,11 +28,43 @@ using namespace efficientad::detail;
 
 namespace {
 
-// Which roundings a simulated PDN applies: bit i of a mask = layer i. The defaults are what fast mode does (its
-// first layer is fp32 and pools before rounding, see int8_pdn.cpp).
+std::vector<float> weight_values(const Conv& layer) {
+  const at::Tensor w = layer.weight.contiguous();
+  return std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+}
+
+std::vector<float> ranges_over_255(std::vector<float> range) {
+  for (float& v : range) v /= 255.0f;
+  return range;
+}
+
+at::Tensor to_u8_steps(const at::Tensor& x, const at::Tensor& units) {
+  const at::Tensor u = units.view({1, -1, 1, 1});
+  return (x / u).round().clamp(0, 255) * u;
+}
+
+// Which roundings a simulated PDN applies: bit i of a mask = layer i. The defaults are what fast mode does for
+// the teacher (its first layer is fp32, pools before rounding and hands on a remainder, see int8_pdn.cpp).
 struct Rounding {
-  unsigned weights = ~1u, handed_on = ~0u, before_pool = ~1u;
+  unsigned weights = ~1u, handed_on = ~0u, before_pool = ~1u, remainder = 1u;
 };
+const Rounding kFastTeacher, kFastStudent{~0u, ~0u, ~0u, 0u};
+
+// Layer i's hand-off: u8 steps of `units`; with `remainder` channels, those round down and their remainder in
+// finer steps follows as extra channels (FirstLayer::Fp32WithRemainder).
+at::Tensor handed_on(const at::Tensor& x, const at::Tensor& units, const at::Tensor& remainder) {
+  if (!remainder.defined()) return to_u8_steps(x, units);
+  const at::Tensor u = units.view({1, -1, 1, 1});
+  const at::Tensor steps = (x / u).clamp_min(0);
+  at::Tensor whole = steps.round();
+  whole.index_copy_(1, remainder, steps.index_select(1, remainder).floor());
+  whole = whole.clamp_max(255);
+  const at::Tensor fine = ((steps.index_select(1, remainder) - whole.index_select(1, remainder)) * kRemainderSteps)
+                              .round()
+                              .clamp_max(255) /
+                          kRemainderSteps;
+  return at::cat({whole, fine}, 1) * at::cat({units, units.index_select(0, remainder)}).view({1, -1, 1, 1});
+}
 
 // w rounded per output channel to 127 steps of its largest magnitude, after the input channels' units are folded
 // in (what quantise() in int8_pdn.cpp does), then unfolded again: the weight the int8 convolution really uses.
@@ -41,21 +74,21 @@ at::Tensor rounded_weights(const at::Tensor& w, const at::Tensor& input_units) {
   return (folded / step).round().clamp(-127, 127) * step / input_units.view({1, -1, 1, 1});
 }
 
-at::Tensor to_u8_steps(const at::Tensor& x, const at::Tensor& units) {
-  const at::Tensor u = units.view({1, -1, 1, 1});
-  return (x / u).round().clamp(0, 255) * u;
-}
-
 // The PDN on ImageNet-normalised images with the int8 path's roundings where `r` asks for them.
 at::Tensor simulated_pdn(const Pdn& net, const std::vector<std::vector<float>>& ranges, const at::Tensor& x_in,
                          const Rounding& r) {
   at::Tensor x = x_in;
+  at::Tensor remainder;  // the channels of x that arrive a second time (undefined: none)
   // The first layer reads raw pixels: its input unit is one pixel step in normalised units, 1 / (255 std).
   at::Tensor input_units = 1.0f / (255.0f * at::tensor(std::vector<float>(kImageNetStd, kImageNetStd + 3)));
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Conv& layer = net.layers[i];
     Conv used = layer;
-    if (r.weights >> i & 1) used.weight = rounded_weights(layer.weight, input_units);
+    if (remainder.defined()) {  // the extra input channels read the same weights
+      used.weight = at::cat({layer.weight, layer.weight.index_select(1, remainder)}, 1);
+      input_units = at::cat({input_units, input_units.index_select(0, remainder) / kRemainderSteps});
+    }
+    if (r.weights >> i & 1) used.weight = rounded_weights(used.weight, input_units);
     x = used(x);
     if (i + 1 == net.layers.size()) break;
     x = at::relu(x);
@@ -64,7 +97,12 @@ at::Tensor simulated_pdn(const Pdn& net, const std::vector<std::vector<float>>& 
       if (r.before_pool >> i & 1) x = to_u8_steps(x, units);
       x = at::avg_pool2d(x, {2, 2}, {2, 2}, {0, 0});
     }
-    if (r.handed_on >> i & 1) x = to_u8_steps(x, units);
+    remainder = at::Tensor();
+    if ((r.remainder >> i & 1) && (r.handed_on >> i & 1)) {
+      const Int8LayerWeights next{net.layers[i + 1].spec, weight_values(net.layers[i + 1]), {}, {}};
+      remainder = at::tensor(channels_with_remainder(next, ranges_over_255(ranges[i])), at::kLong);
+    }
+    if (r.handed_on >> i & 1) x = handed_on(x, units, remainder);
     input_units = units;
   }
   return x;
@@ -118,12 +156,16 @@ int main(int argc, char** argv) {
       return local_map(normalise(simulated_pdn(nets.teacher, teacher_ranges, x, teacher)),
                        simulated_pdn(nets.student, student_ranges, x, student));
     };
-    const Rounding fast_mode, none{0, 0, 0}, everything{~0u, ~0u, ~0u};
-    print_row("as fast mode (simulated)", simulated(fast_mode, fast_mode), exact);
-    print_row("every weight rounded (the int8 first layer)", simulated(everything, everything), exact);
-    print_row("teacher rounded only", simulated(fast_mode, none), exact);
-    print_row("student rounded only", simulated(none, fast_mode), exact);
-    const Rounding weights_only{fast_mode.weights, 0, 0}, activations_only{0, fast_mode.handed_on, fast_mode.before_pool};
+    const Rounding none{0, 0, 0, 0}, everything{~0u, ~0u, ~0u, 0u};
+    Rounding no_remainder = kFastTeacher;
+    no_remainder.remainder = 0;
+    print_row("as fast mode (simulated)", simulated(kFastTeacher, kFastStudent), exact);
+    print_row("teacher without the layer-1 remainder", simulated(no_remainder, kFastStudent), exact);
+    print_row("every weight rounded (int8 first layers)", simulated(everything, everything), exact);
+    print_row("teacher rounded only", simulated(kFastTeacher, none), exact);
+    print_row("student rounded only", simulated(none, kFastStudent), exact);
+    const Rounding weights_only{kFastTeacher.weights, 0, 0, 0};
+    const Rounding activations_only{0, kFastTeacher.handed_on, kFastTeacher.before_pool, kFastTeacher.remainder};
     print_row("weights only", simulated(weights_only, weights_only), exact);
     print_row("activations only", simulated(activations_only, activations_only), exact);
     for (size_t i = 0; i < nets.teacher.layers.size(); ++i) {
@@ -131,11 +173,13 @@ int main(int argc, char** argv) {
       const auto without = [&](Rounding r, unsigned Rounding::*field) {
         r.*field &= ~bit;
         return simulated(r, r);
-      };
+      };  // the student then rounds as the teacher does: its own rounding is ~0.003 of the map (see above)
       const std::string layer = " of layer " + std::to_string(i + 1);
-      if (fast_mode.weights & bit) print_row(("all but weights" + layer).c_str(), without(fast_mode, &Rounding::weights), exact);
+      if (kFastTeacher.weights & bit) {
+        print_row(("all but weights" + layer).c_str(), without(kFastTeacher, &Rounding::weights), exact);
+      }
       if (i + 1 < nets.teacher.layers.size()) {
-        print_row(("all but activations" + layer).c_str(), without(fast_mode, &Rounding::handed_on), exact);
+        print_row(("all but activations" + layer).c_str(), without(kFastTeacher, &Rounding::handed_on), exact);
       }
     }
   } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 // The int8 teacher/student of the fast mode against the fp32 networks: small relative error for S, S with
 // padding and M; batches equal single images; per-channel activation ranges, which leave a channel that fires
-// only on defects unclipped; uncalibrated or malformed layers and calibrations are refused.
+// only on defects unclipped; the fp32 first layer's remainder channels; uncalibrated or malformed layers and
+// calibrations are refused.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -92,15 +93,77 @@ float int8_red_response(RedDetector d, const at::Tensor& activation_max, const u
 }  // namespace
 
 START_TEST(int8_close_to_fp32) {
-  const auto fp32 = core::FirstLayer::Fp32;
+  const auto fp32 = core::FirstLayer::Fp32, remainder = core::FirstLayer::Fp32WithRemainder;
   const Compared cases[] = {compare(Variant::Small, false, 256, 256, 2), compare(Variant::Small, true, 256, 256, 1),
                             compare(Variant::Medium, false, 256, 256, 1), compare(Variant::Small, false, 320, 256, 1),
                             compare(Variant::Small, false, 256, 256, 2, fp32), compare(Variant::Small, true, 256, 256, 1, fp32),
-                            compare(Variant::Medium, false, 256, 256, 1, fp32)};
+                            compare(Variant::Medium, false, 256, 256, 1, fp32),
+                            compare(Variant::Small, false, 256, 256, 2, remainder),
+                            compare(Variant::Small, true, 256, 256, 1, remainder),
+                            compare(Variant::Medium, false, 256, 256, 1, remainder)};
   for (const Compared& c : cases) {
     std::printf("int8 vs fp32: relative error %.4f, correlation %.6f\n", c.relative_error, c.correlation);
     ck_assert_msg(c.relative_error < 0.05, "int8 relative error %f", c.relative_error);
     ck_assert_msg(c.correlation > 0.998, "int8 correlation %f", c.correlation);
+  }
+  for (int i = 4; i < 7; ++i) {  // the remainder only ever removes rounding: never a larger error
+    ck_assert_msg(cases[i + 3].relative_error <= cases[i].relative_error * 1.001, "with remainder %f, without %f",
+                  cases[i + 3].relative_error, cases[i].relative_error);
+  }
+}
+END_TEST
+
+// Hidden channel 0 is 0.3 R / 255 in u8 steps of 1 / 255 (range 1): pixel R gives 0.3 R steps, so rounding to
+// u8 misses by up to half a step, while the remainder, 16 times finer, leaves at most 1/32 of a step (and the
+// int8 rounding of its weight, 1/16 of the whole step's). All 256 red levels in one 16x16 image.
+START_TEST(remainder_keeps_the_fraction_of_a_step_u8_rounding_drops) {
+  const core::ConvSpec hidden{"hidden", 3, 1, 1, 1, 0, true, false}, out{"out", 1, 1, 1, 1, 0, false, false};
+  const std::vector<core::Int8LayerWeights> layers = {{hidden, {0.3f / 255, 0.0f, 0.0f}, {0.0f}, {1.0f}},
+                                                      {out, {1.0f}, {0.0f}, {}}};
+  std::vector<uint8_t> reds(16 * 16 * 3, 0);
+  for (int i = 0; i < 256; ++i) reds[size_t(i) * 3] = uint8_t(i);
+  const auto largest_error_in_steps = [&](core::FirstLayer first_layer) {
+    core::Int8Pdn pdn(layers, false, 16, 16, first_layer);
+    std::vector<float> result(256);
+    pdn.run(reds.data(), 1, result.data());
+    float largest = 0;
+    for (int i = 0; i < 256; ++i) largest = std::max(largest, std::abs(result[size_t(i)] * 255 - 0.3f * float(i)));
+    return largest;
+  };
+  const float rounded = largest_error_in_steps(core::FirstLayer::Fp32);
+  const float with_remainder = largest_error_in_steps(core::FirstLayer::Fp32WithRemainder);
+  std::printf("largest error in u8 steps: rounded %.4f, with remainder %.4f\n", rounded, with_remainder);
+  ck_assert_msg(rounded > 0.45f, "plain u8 rounding missed by only %f steps", rounded);
+  ck_assert_msg(with_remainder < 0.05f, "with the remainder %f steps off", with_remainder);
+}
+END_TEST
+
+// Layer 2 reads 20 channels; channel c's weights are c + 1 and its u8 step 1, except channel 0's step of 100:
+// noise weight^2 x step^2 ranks channel 0 first, then 19, 18, ...: the 16 kept are 0 and 5..19.
+START_TEST(remainder_goes_to_the_channels_whose_rounding_weighs_most) {
+  const core::ConvSpec next{"next", 20, 2, 3, 1, 0, true, false};
+  std::vector<float> weight(2 * 20 * 9), units(20, 1.0f);
+  for (size_t k = 0; k < weight.size(); ++k) weight[k] = float(k / 9 % 20 + 1) * (k % 2 ? -1.0f : 1.0f);
+  units[0] = 100.0f;
+  const std::vector<int> chosen = core::channels_with_remainder({next, weight, {0.0f, 0.0f}, {}}, units);
+  std::vector<int> expected = {0};
+  for (int c = 5; c < 20; ++c) expected.push_back(c);
+  ck_assert_msg(chosen == expected, "chose %zu channels, first %d", chosen.size(), chosen.empty() ? -1 : chosen[0]);
+  const core::ConvSpec narrow{"narrow", 3, 1, 1, 1, 0, true, false};  // fewer than 16 channels: all of them
+  ck_assert(core::channels_with_remainder({narrow, {1.0f, 2.0f, 3.0f}, {0.0f}, {}}, {1.0f, 1.0f, 1.0f}) ==
+            (std::vector<int>{0, 1, 2}));
+}
+END_TEST
+
+START_TEST(remainder_for_mismatched_layers_is_refused_n) {
+  const core::ConvSpec next{"next", 4, 1, 1, 1, 0, true, false};
+  for (size_t units : {3, 5}) {
+    try {
+      core::channels_with_remainder({next, std::vector<float>(4, 1.0f), {0.0f}, {}}, std::vector<float>(units, 1.0f));
+      ck_abort_msg("%zu steps accepted for a layer of 4 input channels", units);
+    } catch (const InvalidArgument& e) {
+      ck_assert_msg(std::strstr(e.what(), "wrong size"), "%s", e.what());
+    }
   }
 }
 END_TEST
@@ -201,7 +264,10 @@ int main() {
   return test::run_cases("int8", {
       {"positive", TESTS(int8_close_to_fp32, channel_quiet_on_normal_images_is_not_clipped,
                          fp32_first_layer_keeps_a_weight_int8_rounds_away,
+                         remainder_keeps_the_fraction_of_a_step_u8_rounding_drops,
+                         remainder_goes_to_the_channels_whose_rounding_weighs_most,
                          per_layer_calibration_of_older_models_gives_every_channel_the_layer_range)},
-      {"negative", TESTS(int8_refuses_bad_layers_n, calibration_of_the_wrong_size_is_refused_n)},
+      {"negative", TESTS(int8_refuses_bad_layers_n, calibration_of_the_wrong_size_is_refused_n,
+                         remainder_for_mismatched_layers_is_refused_n)},
   }, test::Fork::None);
 }

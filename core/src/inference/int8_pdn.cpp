@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <numeric>
 #include <string>
 #include <unordered_map>
 
@@ -18,6 +20,24 @@
 namespace efficientad::detail {
 
 bool Int8Pdn::available() { return EFFICIENTAD_HAVE_ONEDNN != 0; }
+
+std::vector<int> channels_with_remainder(const Int8LayerWeights& next, const std::vector<float>& units) {
+  const auto ic = size_t(next.spec.in_channels), taps = size_t(next.spec.kernel) * size_t(next.spec.kernel);
+  if (units.size() != ic || next.weight.size() != size_t(next.spec.out_channels) * ic * taps) {
+    throw InvalidArgument("int8 PDN: layer " + next.spec.name + " has weights of the wrong size");
+  }
+  std::vector<double> noise(ic, 0.0);
+  for (size_t k = 0; k < next.weight.size(); ++k) noise[k / taps % ic] += double(next.weight[k]) * next.weight[k];
+  std::vector<int> order(ic);
+  std::iota(order.begin(), order.end(), 0);
+  for (size_t c = 0; c < ic; ++c) noise[c] *= double(units[c]) * units[c];
+  const size_t kept = std::min(ic, size_t(kRemainderChannels));
+  std::partial_sort(order.begin(), order.begin() + long(kept), order.end(),
+                    [&](int a, int b) { return noise[size_t(a)] > noise[size_t(b)]; });
+  order.resize(kept);
+  std::sort(order.begin(), order.end());
+  return order;
+}
 
 #if EFFICIENTAD_HAVE_ONEDNN
 
@@ -41,6 +61,7 @@ struct QuantisedLayer {
   std::vector<float> bias;          // in accumulator units (int8) or real units (fp32)
   std::vector<float> output_scale;  // per output channel
   bool hidden;                      // u8 output with ReLU; else fp32 output
+  std::vector<int> remainder_channels;  // the fp32 first layer: channels that also hand on their rounding remainder
   bool fp32() const { return !float_weight.empty(); }
 };
 
@@ -59,11 +80,31 @@ std::vector<float> output_units(const Int8LayerWeights& l, bool hidden) {
   return units;
 }
 
+// Layer l's weights, each input channel c times input_units[c] (the real value of its u8 step); the channels in
+// `remainder` arrive a second time after the others, in steps kRemainderSteps times finer. Sets in_channels.
+std::vector<float> folded_weights(const Int8LayerWeights& l, const std::vector<float>& input_units,
+                                  const std::vector<int>& remainder, int64_t& in_channels) {
+  const int64_t oc = l.spec.out_channels, ic = l.spec.in_channels, taps = int64_t(l.spec.kernel) * l.spec.kernel;
+  in_channels = ic + int64_t(remainder.size());
+  std::vector<float> w(size_t(oc * in_channels * taps));
+  for (int64_t o = 0; o < oc; ++o) {
+    for (int64_t c = 0; c < in_channels; ++c) {
+      const int64_t source = c < ic ? c : remainder[size_t(c - ic)];
+      const float unit = input_units[size_t(source)] / (c < ic ? 1.0f : kRemainderSteps);
+      for (int64_t t = 0; t < taps; ++t) {
+        w[size_t((o * in_channels + c) * taps + t)] = l.weight[size_t((o * ic + source) * taps + t)] * unit;
+      }
+    }
+  }
+  return w;
+}
+
 // Input channel c of a layer arrives as u8 in steps of input_units[c]: conv(W, x) == conv(W * unit, x_u8), so the
 // units move into the weights, which are then quantised per output channel.
 std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers, FirstLayer first_layer) {
   std::vector<QuantisedLayer> out;
   std::vector<float> input_units(3, 1.0f);  // the first layer reads raw pixels
+  std::vector<int> remainder;               // input channels that also arrive as a finer remainder
   for (size_t i = 0; i < layers.size(); ++i) {
     const Int8LayerWeights& l = layers[i];
     const int64_t oc = l.spec.out_channels, ic = l.spec.in_channels, taps = l.spec.kernel * l.spec.kernel;
@@ -71,31 +112,34 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
       throw InvalidArgument("int8 PDN: layer " + l.spec.name + " has weights of the wrong size");
     }
     const std::vector<float> units = output_units(l, i + 1 < layers.size());
-    if (i == 0 && first_layer == FirstLayer::Fp32 && layers.size() > 1) {  // its u8 output steps are `units`
-      QuantisedLayer q{l.spec, {}, l.weight, l.bias, std::vector<float>(size_t(oc)), true};
+    if (i == 0 && first_layer != FirstLayer::Int8 && layers.size() > 1) {  // its u8 output steps are `units`
+      QuantisedLayer q{l.spec, {}, l.weight, l.bias, std::vector<float>(size_t(oc)), true, {}};
       for (int64_t o = 0; o < oc; ++o) q.output_scale[size_t(o)] = 1.0f / units[size_t(o)];
+      if (first_layer == FirstLayer::Fp32WithRemainder) q.remainder_channels = channels_with_remainder(layers[1], units);
+      remainder = q.remainder_channels;
       out.push_back(std::move(q));
       input_units = units;
       continue;
     }
-    QuantisedLayer q{l.spec, std::vector<int8_t>(l.weight.size()), {}, std::vector<float>(size_t(oc)),
-                     std::vector<float>(size_t(oc)), i + 1 < layers.size()};
-    std::vector<float> w(size_t(ic * taps));
+    int64_t in_channels = ic;
+    const std::vector<float> w = folded_weights(l, input_units, remainder, in_channels);
+    QuantisedLayer q{l.spec, std::vector<int8_t>(w.size()), {}, std::vector<float>(size_t(oc)),
+                     std::vector<float>(size_t(oc)), i + 1 < layers.size(), {}};
+    q.spec.in_channels = int(in_channels);
+    const int64_t per_output = in_channels * taps;
     for (int64_t o = 0; o < oc; ++o) {
-      float largest = 0;
-      for (int64_t k = 0; k < ic * taps; ++k) {
-        w[size_t(k)] = l.weight[size_t(o * ic * taps + k)] * input_units[size_t(k / taps)];
-        largest = std::max(largest, std::abs(w[size_t(k)]));
-      }
+      const auto first = w.begin() + o * per_output, last = first + per_output;
+      const float largest = std::accumulate(first, last, 0.0f, [](float m, float v) { return std::max(m, std::abs(v)); });
       const float weight_unit = largest > 0 ? largest / 127.0f : 1.0f;
-      for (int64_t k = 0; k < ic * taps; ++k) {
-        q.weight[size_t(o * ic * taps + k)] = int8_t(std::lround(std::clamp(w[size_t(k)] / weight_unit, -127.0f, 127.0f)));
+      for (int64_t k = 0; k < per_output; ++k) {
+        q.weight[size_t(o * per_output + k)] = int8_t(std::lround(std::clamp(first[k] / weight_unit, -127.0f, 127.0f)));
       }
       q.bias[size_t(o)] = l.bias[size_t(o)] / weight_unit;
       q.output_scale[size_t(o)] = weight_unit / units[size_t(o)];
     }
     out.push_back(std::move(q));
     input_units = units;
+    remainder.clear();
   }
   return out;
 }
@@ -112,7 +156,7 @@ struct Int8Pdn::Impl {
   // Primitives and buffers for `built_count` images on `built_threads` OpenMP threads (oneDNN fixes a
   // primitive's thread split when it is created).
   int built_count = 0, built_threads = 0;
-  std::vector<std::pair<dnnl::primitive, std::unordered_map<int, memory>>> steps;
+  std::vector<std::function<void()>> steps;
   memory input, output;
   std::vector<uint8_t> padded_images;
 
@@ -129,7 +173,8 @@ struct Int8Pdn::Impl {
       if (l.fp32()) {
         current = append_conv(l, append_reorder(current, dt::f32, {}), p, dt::f32);
         if (l.spec.avg_pool) current = append_pool(current);
-        current = append_reorder(current, dt::u8, l.output_scale);
+        current = l.remainder_channels.empty() ? append_reorder(current, dt::u8, l.output_scale)
+                                               : append_u8_with_remainder(current, l);
         continue;
       }
       current = append_conv(l, current, p, l.hidden ? dt::u8 : dt::f32);
@@ -165,8 +210,8 @@ struct Int8Pdn::Impl {
     dnnl::reorder(plain_weights, weights).execute(stream, plain_weights, weights);
     memory bias(bias_md, engine, const_cast<float*>(l.bias.data()));
     memory dst = l.hidden ? memory(dst_md, engine) : memory(dst_md, engine, DNNL_MEMORY_NONE);  // output: run()'s
-    steps.push_back({dnnl::convolution_forward(pd),
-                     {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}}});
+    append_primitive(dnnl::convolution_forward(pd),
+                     {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
     return dst;
   }
 
@@ -183,7 +228,7 @@ struct Int8Pdn::Impl {
                                     {pp - ((h + 2 * pp - 2) % 2), pp - ((w + 2 * pp - 2) % 2)}),
         engine);
     memory pooled(pooled_md, engine);
-    steps.push_back({dnnl::pooling_forward(pool_pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, pooled}}});
+    append_primitive(dnnl::pooling_forward(pool_pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, pooled}});
     return pooled;
   }
 
@@ -193,9 +238,39 @@ struct Int8Pdn::Impl {
     memory dst(dst_md, engine);
     dnnl::primitive_attr attr;
     if (!scale.empty()) attr.set_output_scales(1 << 1, scale);
-    steps.push_back({dnnl::reorder(dnnl::reorder::primitive_desc(engine, src.get_desc(), engine, dst_md, attr)),
-                     {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}});
+    append_primitive(dnnl::reorder(dnnl::reorder::primitive_desc(engine, src.get_desc(), engine, dst_md, attr)),
+                     {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
     return dst;
+  }
+
+  // src (fp32, NHWC) to u8 steps of 1 / l.output_scale[c], rounded to nearest; l.remainder_channels round down
+  // instead, and what that dropped follows, in steps kRemainderSteps times finer, as channels C, C + 1, ...
+  memory append_u8_with_remainder(const memory& src, const QuantisedLayer& l) {
+    const memory::dims d = src.get_desc().dims();
+    const int64_t channels = d[1], extra = int64_t(l.remainder_channels.size()), pixels = d[0] * d[2] * d[3];
+    memory dst({{d[0], channels + extra, d[2], d[3]}, dt::u8, tag::nhwc}, engine);
+    steps.push_back([this, src, dst, channels, extra, pixels, scale = l.output_scale, split = l.remainder_channels]() {
+      stream.wait();  // the pooling before this step has finished
+      const auto* in = static_cast<const float*>(src.get_data_handle());
+      auto* out = static_cast<uint8_t*>(dst.get_data_handle());
+#pragma omp parallel for schedule(static)
+      for (int64_t p = 0; p < pixels; ++p) {
+        const float* x = in + p * channels;
+        uint8_t* y = out + p * (channels + extra);
+        for (int64_t c = 0; c < channels; ++c) y[c] = uint8_t(std::clamp(x[c] * scale[size_t(c)], 0.0f, 255.0f) + 0.5f);
+        for (int64_t j = 0; j < extra; ++j) {
+          const auto c = size_t(split[size_t(j)]);
+          const float v = std::max(x[c] * scale[c], 0.0f), whole = std::min(std::floor(v), 255.0f);
+          y[c] = uint8_t(whole);
+          y[channels + j] = uint8_t(std::min((v - whole) * kRemainderSteps, 255.0f) + 0.5f);
+        }
+      }
+    });
+    return dst;
+  }
+
+  void append_primitive(const dnnl::primitive& primitive, const std::unordered_map<int, memory>& args) {
+    steps.push_back([this, primitive, args]() { primitive.execute(stream, args); });
   }
 };
 
@@ -231,7 +306,7 @@ void Int8Pdn::run(const uint8_t* images, int count, float* out) {
       m.input.set_data_handle(const_cast<uint8_t*>(images));
     }
     m.output.set_data_handle(out);
-    for (auto& [primitive, args] : m.steps) primitive.execute(m.stream, args);
+    for (const auto& step : m.steps) step();
     m.stream.wait();
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN int8 inference failed: ") + e.what());

@@ -19,7 +19,13 @@ namespace efficientad::detail {
 // Whether the first convolution rounds its weights to int8 too. The teacher's fp32 first layer removed about three
 // quarters of the local map's int8 error on distilled teachers; the student's rounding there costs almost nothing
 // (tests/bench/int8_error_budget.cpp), and fp32 there costs ~8 ms per network and 256x256 image on 2 cores.
-enum class FirstLayer { Int8, Fp32 };
+// Fp32WithRemainder: as Fp32, and the kRemainderChannels channels whose u8 rounding weighs most in layer 2 also
+// hand on what the rounding dropped, in steps kRemainderSteps times finer, as extra input channels of layer 2.
+// On a battery_weld model the layer-1 hand-off was two thirds of the local map's int8 error; this removes nearly
+// all of it for 1/8 more MACs in layer 2.
+enum class FirstLayer { Int8, Fp32, Fp32WithRemainder };
+constexpr int kRemainderChannels = 16;  // one AVX-512 block of u8 channels
+constexpr float kRemainderSteps = 16.0f;
 
 struct Int8LayerWeights {
   ConvSpec spec;
@@ -27,6 +33,11 @@ struct Int8LayerWeights {
   std::vector<float> bias;
   std::vector<float> activation_range;  // hidden layers: per output channel, the largest value u8 represents
 };
+
+// The first layer's output channels whose u8 rounding adds the most noise to the next layer: largest
+// sum over outputs and taps of weight^2 x step^2, steps being `units` (its activation range / 255); at most
+// kRemainderChannels, in increasing order.
+std::vector<int> channels_with_remainder(const Int8LayerWeights& next, const std::vector<float>& units);
 
 class Int8Pdn {
  public:

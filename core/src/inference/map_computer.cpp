@@ -126,7 +126,8 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
   if (mode == Mode::Fast) {
     fold_teacher_statistics(nets_.teacher.layers.back(), nets_.teacher_mean, nets_.teacher_std);
     if (uses_int8(mode, device)) {
-      teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry, FirstLayer::Fp32);
+      teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry,
+                                   FirstLayer::Fp32WithRemainder);
       student_int8_ = compile_int8(nets_.student, nets.student_activation_max, nets.geometry, FirstLayer::Int8);
       precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
     }
