@@ -24,7 +24,7 @@ struct DistillOptions {
   int crop = 128;             // teacher input side of a crop, 36..256, a multiple of 4 (256 = whole images)
   uint64_t seed = 42;
   int64_t normalisation_draws = 10000;  // Algorithm 3 lines 2-12
-  Precision precision = Precision::Fast;  // Fast: bf16 autocast where the CPU has it; Exact: fp32
+  Precision precision = Precision::Fast;  // Fast: bf16 autocast where bf16 outruns fp32; Exact: fp32
   int threads = 0;                      // 0 = one per core
   std::string checkpoint_path;          // empty: <output>.checkpoint
   int64_t checkpoint_every = 250;       // steps

@@ -15,7 +15,7 @@ enum class Mode { Exact, Fast };
 const char* mode_name(Mode mode);
 Mode parse_mode(const std::string& text);  // "exact", "fast"; throws InvalidArgument
 
-// Training and distillation arithmetic. Exact: fp32. Fast: bf16 autocast where the CPU multiplies bf16 natively.
+// Training and distillation arithmetic. Exact: fp32. Fast: bf16 autocast where bf16 outruns fp32 (cpu_bf16_outruns_fp32).
 enum class Precision { Exact, Fast };
 const char* precision_name(Precision precision);
 Precision parse_precision(const std::string& text);  // "exact", "fast"; throws InvalidArgument
