@@ -28,16 +28,6 @@ using namespace efficientad::detail;
 
 namespace {
 
-std::vector<float> weight_values(const Conv& layer) {
-  const at::Tensor w = layer.weight.contiguous();
-  return std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
-}
-
-std::vector<float> ranges_over_255(std::vector<float> range) {
-  for (float& v : range) v /= 255.0f;
-  return range;
-}
-
 at::Tensor to_u8_steps(const at::Tensor& x, const at::Tensor& units) {
   const at::Tensor u = units.view({1, -1, 1, 1});
   return (x / u).round().clamp(0, 255) * u;
@@ -99,8 +89,8 @@ at::Tensor simulated_pdn(const Pdn& net, const std::vector<std::vector<float>>& 
     }
     remainder = at::Tensor();
     if ((r.remainder >> i & 1) && (r.handed_on >> i & 1)) {
-      const Int8LayerWeights next{net.layers[i + 1].spec, weight_values(net.layers[i + 1]), {}, {}};
-      remainder = at::tensor(channels_with_remainder(next, ranges_over_255(ranges[i])), at::kLong);
+      const Int8LayerWeights next{net.layers[i + 1].spec, values_of(net.layers[i + 1].weight), {}, {}};
+      remainder = at::tensor(channels_with_remainder(next, values_of(units)), at::kLong);
     }
     if (r.handed_on >> i & 1) x = handed_on(x, units, remainder);
     input_units = units;

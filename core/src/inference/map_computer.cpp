@@ -41,12 +41,12 @@ void fold_teacher_statistics(Conv& last, const at::Tensor& mean, const at::Tenso
   last.bias = (last.bias - mean) / std;
 }
 
+}  // namespace
+
 std::vector<float> values_of(const at::Tensor& t) {
   const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
-
-}  // namespace
 
 std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tensor& activation_max) {
   const std::vector<float> maxima = values_of(activation_max);

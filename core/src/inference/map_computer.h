@@ -49,6 +49,9 @@ class MapComputer {
   std::unique_ptr<Int8Pdn> teacher_int8_, student_int8_;
 };
 
+// A tensor's values as fp32 on the host, in row-major order (what Int8LayerWeights holds).
+std::vector<float> values_of(const at::Tensor& t);
+
 // `net` compiled for 8-bit inference on raw RGB u8 pixels (ImageNet normalisation folded into its first layer).
 // Fold the teacher statistics into `net` beforehand to get normalised teacher features.
 std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& geometry,
