@@ -71,7 +71,8 @@ struct RedDetector {
     layers = {{hidden, w, std::vector<float>(8, 0.0f), {}}, {out, pass, {0.0f}, {}}};
     for (const auto& l : layers) {
       const auto& sp = l.spec;
-      net.layers.push_back({sp, at::tensor(l.weight).view({sp.out_channels, sp.in_channels, 1, 1}), at::tensor(l.bias)});
+      net.layers.push_back({sp, at::tensor(l.weight).view({sp.out_channels, sp.in_channels, 1, 1}), at::tensor(l.bias),
+                            nullptr});
     }
   }
   // Channel 0 on a (R, G, B) pixel, in fp32.

@@ -35,6 +35,9 @@ struct BenchmarkRow {
   // (inference rows, CPU) the time its convolutions' MACs take at the CPU's measured peak for the dtypes the row
   // runs them in, over mean_ms; -1 when not measured (no AVX-512 loop for a dtype, or a GPU)
   double peak_fraction = -1;
+  // Its fp32 convolutions ran as Winograd products, which multiply less than the MACs peak_fraction counts: a
+  // fraction above 1 is then possible and says how far it outruns a direct convolution's floor.
+  bool winograd = false;
 };
 
 struct BenchmarkReport {

@@ -113,7 +113,8 @@ std::string format_row(const BenchmarkRow& r) {
     s += line;
   }
   if (r.peak_fraction >= 0) {
-    std::snprintf(line, sizeof line, "   %.0f %% of peak", 100 * r.peak_fraction);
+    std::snprintf(line, sizeof line, "   %.0f %% of peak%s", 100 * r.peak_fraction,
+                  r.winograd ? " (direct-convolution MACs; Winograd multiplies less)" : "");
     s += line;
   }
   return s + "\n";
@@ -217,22 +218,29 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
                                          const detail::NetworkMacs& macs, detail::CpuPeak& peak,
                                          const std::function<void(const std::string&)>& log) {
   const detail::MapComputer exact(s.nets, Mode::Exact, device);
+  const detail::MapComputer exact_direct(s.nets, Mode::Exact, device, std::nullopt, detail::Convolutions::Direct);
   const detail::MapComputer fast(s.nets, Mode::Fast, device);
   struct Path {
     std::string name;
     std::function<at::Tensor()> combined_map;
     bool pdns_int8;               // the dtypes it runs the convolutions in, for its fraction of the CPU's peak
     at::ScalarType float_dtype;
+    bool winograd = false;
   };
   std::vector<Path> paths;
   if (!o.fast_only) {
     paths.push_back({"naive fp32 eager (reference port)",
                      [&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); }, false, at::kFloat});
-    paths.push_back({"exact (fp32, channels-last)", [&] { return optimised_combined(exact.compute(s.images), s.info); },
-                     false, at::kFloat});
+    paths.push_back({"exact (" + exact.precision() + ")",
+                     [&] { return optimised_combined(exact.compute(s.images), s.info); }, false, at::kFloat,
+                     exact.runs_winograd()});
+    if (exact.runs_winograd()) {  // the paper's code's convolutions, for comparison
+      paths.push_back({"exact, direct convolutions (" + exact_direct.precision() + ")",
+                       [&] { return optimised_combined(exact_direct.compute(s.images), s.info); }, false, at::kFloat});
+    }
   }
   paths.push_back({"fast (" + fast.precision() + ")", [&] { return optimised_combined(fast.compute(s.images), s.info); },
-                   fast.runs_int8(), fast.float_dtype()});
+                   fast.runs_int8(), fast.float_dtype(), fast.runs_winograd()});
   // Where the CPU has bf16 instructions, fast mode's float dtype is a choice (cpu_bf16_outruns_fp32): time the
   // one not taken as well, so that every run shows whether the choice holds on this CPU.
   std::unique_ptr<detail::MapComputer> fast_other;
@@ -241,7 +249,7 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     fast_other = std::make_unique<detail::MapComputer>(s.nets, Mode::Fast, device, other);
     paths.push_back({"fast, not chosen here (" + fast_other->precision() + ")",
                      [&] { return optimised_combined(fast_other->compute(s.images), s.info); }, fast_other->runs_int8(),
-                     other});
+                     other, fast_other->runs_winograd()});
   }
   std::vector<at::Tensor> outputs(paths.size());
   std::vector<std::function<void()>> contenders;
@@ -267,6 +275,7 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     if (have_naive) row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
     const double floor = floor_ms(macs, peak, paths[p].pdns_int8, paths[p].float_dtype);
     if (device == Device::Cpu && floor > 0) row.peak_fraction = floor / row.mean_ms;
+    row.winograd = paths[p].winograd;
     rows.push_back(row);
   }
   return rows;

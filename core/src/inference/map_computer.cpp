@@ -5,6 +5,7 @@
 #include "common/device.h"
 #include "efficientad/errors.h"
 #include "inference/int8_pdn.h"
+#include "inference/winograd.h"
 
 namespace efficientad::detail {
 
@@ -117,7 +118,8 @@ at::ScalarType default_fast_float_dtype(const at::Device& device) {
 
 }  // namespace
 
-MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::optional<at::ScalarType> fast_float_dtype)
+MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::optional<at::ScalarType> fast_float_dtype,
+                         Convolutions convolutions)
     : mode_(mode), device_(torch_device(device)), nets_(nets) {
   at::NoGradGuard no_grad;
   dtype_ = mode == Mode::Exact ? at::kFloat : fast_float_dtype.value_or(default_fast_float_dtype(device_));
@@ -141,6 +143,16 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
   }
   to_layout(nets_.autoencoder.encoder, dtype_, device_);
   to_layout(nets_.autoencoder.decoder, dtype_, device_);
+  if (convolutions == Convolutions::Winograd && device_.is_cpu() && dtype_ == at::kFloat && WinogradConv::available()) {
+    if (!teacher_int8_) {
+      attach_winograd(nets_.teacher.layers);
+      attach_winograd(nets_.student.layers);
+    }
+    attach_winograd(nets_.autoencoder.encoder);
+    attach_winograd(nets_.autoencoder.decoder);
+    precision_ += " (Winograd)";
+    winograd_ = true;
+  }
   nets_.teacher_mean = nets_.teacher_mean.to(device_).view({1, -1, 1, 1});
   nets_.teacher_std = nets_.teacher_std.to(device_).view({1, -1, 1, 1});
 }

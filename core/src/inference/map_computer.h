@@ -21,6 +21,8 @@ struct RawMaps {
   at::Tensor st, ae;  // [N, feature_height, feature_width] float32 on the CPU
 };
 
+enum class Convolutions { Winograd, Direct };
+
 class MapComputer {
  public:
   // Prepares weights for `mode` once. Exact keeps fp32 and the paper's formulas. Fast folds the ImageNet
@@ -28,14 +30,19 @@ class MapComputer {
   // on the CPU it runs teacher and student in int8 (oneDNN, calibrated activation ranges) when the build has
   // oneDNN, and everything else in bf16 where bf16 outruns fp32 (AMX), else fp32; fp16 on a GPU.
   // `fast_float_dtype` overrides that choice (the benchmark times both); ignored by exact.
+  // `convolutions`: what runs the fp32 convolutions on a CPU (those of exact, and fast's autoencoder where it is
+  // fp32). Winograd (the default where oneDNN is built in) does 4x fewer multiplications for the 3x3 and 4x4
+  // layers at a few more units of fp32 rounding; Direct is LibTorch's convolution, as the paper's code runs.
   MapComputer(const Networks& nets, Mode mode, Device device,  // device: resolved (never Auto)
-              std::optional<at::ScalarType> fast_float_dtype = std::nullopt);
+              std::optional<at::ScalarType> fast_float_dtype = std::nullopt,
+              Convolutions convolutions = Convolutions::Winograd);
   // Whether a MapComputer for `mode` on `device` runs teacher and student in int8.
   static bool uses_int8(Mode mode, Device device);
   ~MapComputer();
   RawMaps compute(const at::Tensor& rgb_u8_nhwc) const;
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"
   bool runs_int8() const { return teacher_int8_ != nullptr; }
+  bool runs_winograd() const { return winograd_; }  // some fp32 convolutions run as Winograd products
   at::ScalarType float_dtype() const { return dtype_; }  // of what runs through LibTorch (all of exact)
 
  private:
@@ -45,6 +52,7 @@ class MapComputer {
   at::Device device_;
   at::ScalarType dtype_;  // of the networks run through LibTorch
   std::string precision_;
+  bool winograd_ = false;
   Networks nets_;
   std::unique_ptr<Int8Pdn> teacher_int8_, student_int8_;
 };

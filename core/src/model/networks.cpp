@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "inference/winograd.h"
+
 namespace efficientad::detail {
 
 namespace {
@@ -11,12 +13,13 @@ Conv make_conv(const ConvSpec& spec) {
   const double bound = 1.0 / std::sqrt(fan_in);
   auto uniform = [&](at::IntArrayRef shape) { return at::rand(shape) * (2 * bound) - bound; };
   return Conv{spec, uniform({spec.out_channels, spec.in_channels, spec.kernel, spec.kernel}),
-              uniform({spec.out_channels})};
+              uniform({spec.out_channels}), nullptr};
 }
 
 at::Tensor apply_layer(const Conv& conv, at::Tensor x, bool padding) {
+  const bool relu_fused = conv.runs_winograd(x);
   x = conv(x);
-  if (conv.spec.relu) x = at::relu(x);
+  if (conv.spec.relu && !relu_fused) x = at::relu(x);
   if (conv.spec.avg_pool) {
     const int64_t p = pdn_pool_padding(padding);
     x = at::avg_pool2d(x, {2, 2}, {2, 2}, {p, p});
@@ -34,8 +37,27 @@ at::Tensor decoder_dropout(const at::Tensor& x, double p, bool train) {
 
 }  // namespace
 
+bool Conv::runs_winograd(const at::Tensor& x) const {
+  return winograd && x.device().is_cpu() && x.scalar_type() == at::kFloat && !x.requires_grad() && x.dim() == 4;
+}
+
 at::Tensor Conv::operator()(const at::Tensor& x) const {
-  return at::conv2d(x, weight, bias, {spec.stride, spec.stride}, {spec.padding, spec.padding});
+  if (!runs_winograd(x)) return at::conv2d(x, weight, bias, {spec.stride, spec.stride}, {spec.padding, spec.padding});
+  const at::Tensor in = x.contiguous(at::MemoryFormat::ChannelsLast);  // NHWC in memory
+  const int count = int(in.size(0)), height = int(in.size(2)), width = int(in.size(3));
+  at::Tensor out = at::empty({count, spec.out_channels, winograd->output_side(height), winograd->output_side(width)},
+                             in.options().memory_format(at::MemoryFormat::ChannelsLast));
+  winograd->run(in.data_ptr<float>(), count, height, width, out.data_ptr<float>());
+  return out;
+}
+
+void attach_winograd(std::vector<Conv>& layers) {
+  for (auto& c : layers) {
+    if (!WinogradConv::available() || !WinogradConv::suits(c.spec)) continue;
+    const at::Tensor w = c.weight.detach().to(at::kCPU, at::kFloat).contiguous();
+    const at::Tensor b = c.bias.detach().to(at::kCPU, at::kFloat).contiguous();
+    c.winograd = std::make_shared<const WinogradConv>(c.spec, w.data_ptr<float>(), b.data_ptr<float>(), c.spec.relu);
+  }
 }
 
 at::Tensor Pdn::forward(const at::Tensor& input) const {
@@ -52,7 +74,7 @@ at::Tensor Pdn::body(const at::Tensor& input) const {
 
 at::Tensor Pdn::head(const at::Tensor& features, int64_t first, int64_t count) const {
   const Conv& last = layers.back();
-  Conv narrowed{last.spec, last.weight.narrow(0, first, count), last.bias.narrow(0, first, count)};
+  Conv narrowed{last.spec, last.weight.narrow(0, first, count), last.bias.narrow(0, first, count), nullptr};
   narrowed.spec.out_channels = count;
   return apply_layer(narrowed, features, padding);
 }

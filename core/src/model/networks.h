@@ -4,17 +4,28 @@
 
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <vector>
 
 #include "model/architecture.h"
 
 namespace efficientad::detail {
 
+class WinogradConv;
+
 struct Conv {
   ConvSpec spec;
   at::Tensor weight, bias;
+  // Inference only: when set, CPU fp32 inputs without gradients run through it (bias and, when spec.relu, the
+  // ReLU included) instead of at::conv2d. See inference/winograd.h.
+  std::shared_ptr<const WinogradConv> winograd;
   at::Tensor operator()(const at::Tensor& x) const;
+  bool runs_winograd(const at::Tensor& x) const;
 };
+
+// Gives every layer of `layers` that WinogradConv suits one, from its current fp32 weights (call after the
+// weights have their final values).
+void attach_winograd(std::vector<Conv>& layers);
 
 // Patch description network (teacher or student), Tables 6-7.
 struct Pdn {
