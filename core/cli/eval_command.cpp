@@ -29,6 +29,8 @@ const char* const kEvalUsage =
     "  --output DIR           write eval.json (and with --heatmaps, heatmaps/<defect>/<image>.png) into DIR\n"
     "  --heatmaps             PNGs of input | ground truth | anomaly map for every test image (needs --output)\n"
     "  --mode fast|exact      inference mode (default fast)\n"
+    "  --convolutions winograd|direct\n"
+    "                         fp32 convolutions as Winograd products (default) or direct, as the paper's code\n"
     "  --threshold X          decision threshold (default: the model's calibrated one)\n"
     "  --quiet                no progress\n"
     "training options (with --steps):\n";
@@ -60,7 +62,7 @@ class PrivateFolder {
 
 int eval_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = kTrainingOptionNames;
-  options.insert({"data", "model", "output", "mode", "threshold"});
+  options.insert({"data", "model", "output", "mode", "convolutions", "threshold"});
   std::set<std::string> flags = kTrainingFlagNames;
   flags.insert("heatmaps");
   const Args args(argv, options, flags);
@@ -82,6 +84,7 @@ int eval_command(const std::vector<std::string>& argv) {
   }
   DetectorOptions detector_options;
   detector_options.mode = args.get_parsed("mode", "fast", parse_mode);
+  detector_options.convolutions = args.get_parsed("convolutions", "winograd", parse_convolutions);
   if (model.empty()) {
     const TrainOptions training = training_options_from(args);
     if (output.empty()) scratch = std::make_unique<PrivateFolder>();

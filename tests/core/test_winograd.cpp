@@ -119,8 +119,8 @@ START_TEST(exact_maps_with_winograd_match_direct_convolutions) {
   at::NoGradGuard no_grad;
   for (const bool padding : {false, true}) {
     const core::Networks nets = random_networks(padding);
-    const core::MapComputer winograd(nets, Mode::Exact, Device::Cpu, std::nullopt, core::Convolutions::Winograd);
-    const core::MapComputer direct(nets, Mode::Exact, Device::Cpu, std::nullopt, core::Convolutions::Direct);
+    const core::MapComputer winograd(nets, Mode::Exact, Device::Cpu, std::nullopt, Convolutions::Winograd);
+    const core::MapComputer direct(nets, Mode::Exact, Device::Cpu, std::nullopt, Convolutions::Direct);
     ck_assert_msg(std::strstr(winograd.precision().c_str(), "Winograd"), "precision '%s'", winograd.precision().c_str());
     ck_assert_msg(!std::strstr(direct.precision().c_str(), "Winograd"), "precision '%s'", direct.precision().c_str());
     const at::Tensor pixels = at::randint(0, 256, {2, 256, 256, 3}, at::kByte);

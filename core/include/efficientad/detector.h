@@ -17,6 +17,7 @@ struct DetectorOptions {
   // CPU threads for the networks; 0 = one per core that other work leaves free, re-checked every second (a
   // thread on a busy core holds every layer up: see docs/RESULTS.md, "Shared cores").
   int threads = 0;
+  Convolutions convolutions = Convolutions::Winograd;
 };
 
 class Detector {

@@ -15,6 +15,13 @@ enum class Mode { Exact, Fast };
 const char* mode_name(Mode mode);
 Mode parse_mode(const std::string& text);  // "exact", "fast"; throws InvalidArgument
 
+// How fp32 convolutions run on a CPU (exact mode, and fast mode's autoencoder where it is fp32). Winograd: 3x3
+// and 4x4 layers as Winograd products, 4x fewer multiplications, maps within 1e-4 of direct ones (docs/RESULTS.md).
+// Direct: the direct convolutions the paper's code runs. Builds without oneDNN always run Direct.
+enum class Convolutions { Winograd, Direct };
+const char* convolutions_name(Convolutions convolutions);
+Convolutions parse_convolutions(const std::string& text);  // "winograd", "direct"; throws InvalidArgument
+
 // Training and distillation arithmetic. Exact: fp32. Fast: bf16 autocast where bf16 outruns fp32 (cpu_bf16_outruns_fp32).
 enum class Precision { Exact, Fast };
 const char* precision_name(Precision precision);

@@ -32,6 +32,17 @@ Mode parse_mode(const std::string& text) {
   throw InvalidArgument("unknown mode '" + text + "': use exact or fast");
 }
 
+const char* convolutions_name(Convolutions convolutions) {
+  return convolutions == Convolutions::Winograd ? "winograd" : "direct";
+}
+
+Convolutions parse_convolutions(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "winograd") return Convolutions::Winograd;
+  if (t == "direct") return Convolutions::Direct;
+  throw InvalidArgument("unknown convolutions '" + text + "': use winograd or direct");
+}
+
 const char* precision_name(Precision precision) { return precision == Precision::Exact ? "exact" : "fast"; }
 
 Precision parse_precision(const std::string& text) {

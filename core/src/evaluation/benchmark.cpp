@@ -218,7 +218,7 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
                                          const detail::NetworkMacs& macs, detail::CpuPeak& peak,
                                          const std::function<void(const std::string&)>& log) {
   const detail::MapComputer exact(s.nets, Mode::Exact, device);
-  const detail::MapComputer exact_direct(s.nets, Mode::Exact, device, std::nullopt, detail::Convolutions::Direct);
+  const detail::MapComputer exact_direct(s.nets, Mode::Exact, device, std::nullopt, Convolutions::Direct);
   const detail::MapComputer fast(s.nets, Mode::Fast, device);
   struct Path {
     std::string name;

@@ -36,7 +36,8 @@ Detector::Detector(const std::string& model_path, const DetectorOptions& options
       impl_->adaptive_threads = std::make_unique<detail::AdaptiveThreads>();
     }
     impl_->model = detail::load_model(model_path);
-    impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device);
+    impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device,
+                                                        std::nullopt, options.convolutions);
     impl_->threshold = calibrated_threshold();
   });
 }

@@ -21,8 +21,6 @@ struct RawMaps {
   at::Tensor st, ae;  // [N, feature_height, feature_width] float32 on the CPU
 };
 
-enum class Convolutions { Winograd, Direct };
-
 class MapComputer {
  public:
   // Prepares weights for `mode` once. Exact keeps fp32 and the paper's formulas. Fast folds the ImageNet
