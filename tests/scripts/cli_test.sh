@@ -41,6 +41,13 @@ expect 2 "no shipped teacher for EfficientAD-S" -- env EFFICIENTAD_TEACHER_DIR="
 expect 0 "7 images" -- "$tool" infer --model "$work/model.efad" --output "$work/out" "$work/data/test/good" "$work/data/test/crack" "$work/data/test/chip" "$work/data/test/spot" "$work/data/test/scratch" "$work/data/test/missing_hole"
 [ -f "$work/out/scores.csv" ] && [ -f "$work/out/crack_000_heatmap.png" ] || { echo "FAIL: infer outputs missing"; failures=$((failures + 1)); }
 expect 3 "ANOMALY" -- "$tool" infer --model "$work/model.efad" --threshold -100 --fail-on-anomaly "$work/data/test/good"
+# Exact mode's Winograd convolutions (the default) score as the direct ones do, to the 4 decimals printed.
+for c in winograd direct; do
+  "$tool" infer --model "$work/model.efad" --mode exact --convolutions $c "$work/data/test/good" "$work/data/test/crack" 2>&1 |
+    grep -v "ms per image" > "$work/scores-$c.txt"
+done
+[ -s "$work/scores-direct.txt" ] && cmp -s "$work/scores-winograd.txt" "$work/scores-direct.txt" ||
+  { echo "FAIL: exact scores differ between --convolutions winograd and direct"; failures=$((failures + 1)); }
 expect 0 "usage: efficientad train" -- "$tool" train --help
 expect 0 "overall .*PRO@30\|PRO@30.*overall" -- sh -c "\"$tool\" eval --data \"$work/data\" --model \"$work/model.efad\" --output \"$work/eval\" --heatmaps --quiet | tr '\n' ' '"
 grep -q '"name": "overall"' "$work/eval/eval.json" && [ -f "$work/eval/heatmaps/crack/000.png" ] || { echo "FAIL: eval outputs missing"; failures=$((failures + 1)); }
@@ -77,6 +84,8 @@ expect 2 "use auto or auto:PIXELS" -- "$tool" train --data "$work/data/train/goo
 expect 2 "unknown variant" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --variant XL
 expect 2 "unknown device" -- "$tool" infer --model "$work/model.efad" --device tpu "$work/data/test/good"
 expect 2 "unknown mode" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --mode quick
+expect 2 "use winograd or direct" -- "$tool" infer --model "$work/model.efad" --convolutions fft "$work/data/test/good"
+expect 2 "use winograd or direct" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --convolutions fourier
 
 # Errors: exit 1 with an actionable message; nothing half-written.
 mkdir -p "$work/empty"

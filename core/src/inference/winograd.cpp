@@ -104,11 +104,13 @@ constexpr int kTilesPerProduct = 64;  // rows of each matrix product: a thread's
 struct TileGrid {
   int height, width, padding, out_height, out_width, tiles_x, tiles_per_image, tiles;
   int tile;  // output tile side m
-  void locate(int t, int& image, int& y, int& x) const {
-    image = t / tiles_per_image;
+  struct Origin {
+    size_t image;
+    int y, x;  // of the tile's first output pixel
+  };
+  Origin origin(int t) const {
     const int k = t % tiles_per_image;
-    y = k / tiles_x * tile;
-    x = k % tiles_x * tile;
+    return {size_t(t / tiles_per_image), k / tiles_x * tile, k % tiles_x * tile};
   }
 };
 
@@ -132,9 +134,8 @@ template <int A>
                                                          float* __restrict v) {
   const size_t plane = size_t(kTilesPerProduct) * size_t(channels);
   for (int row = 0; row < count; ++row) {
-    int image, oy, ox;
-    g.locate(first + row, image, oy, ox);
-    const float* base = in + size_t(image) * size_t(g.height) * size_t(g.width) * size_t(channels);
+    const auto [image, oy, ox] = g.origin(first + row);
+    const float* base = in + image * size_t(g.height) * size_t(g.width) * size_t(channels);
     for (int c0 = 0; c0 < channels; c0 += kChannelBlock) {
       Channels d[A][A], t[A][A];
       for (int i = 0; i < A; ++i) {
@@ -172,9 +173,8 @@ template <int A, int M>
                                                           float* __restrict out) {
   const size_t plane = size_t(kTilesPerProduct) * size_t(channels);
   for (int row = 0; row < count; ++row) {
-    int image, oy, ox;
-    g.locate(first + row, image, oy, ox);
-    float* base = out + size_t(image) * size_t(g.out_height) * size_t(g.out_width) * size_t(channels);
+    const auto [image, oy, ox] = g.origin(first + row);
+    float* base = out + image * size_t(g.out_height) * size_t(g.out_width) * size_t(channels);
     for (int c0 = 0; c0 < channels; c0 += kChannelBlock) {
       const float* p = products + size_t(row) * size_t(channels) + size_t(c0);
       Channels t[M][A];
