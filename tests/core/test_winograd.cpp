@@ -27,13 +27,14 @@ double relative_difference(const at::Tensor& a, const at::Tensor& b) {
 
 // A Winograd convolution of random weights against at::conv2d in double precision on `count` random ReLU'd
 // images of width x height.
-double winograd_error(const core::ConvSpec& spec, int width, int height, int count, int tile = 0) {
+double winograd_error(const core::ConvSpec& spec, int width, int height, int count, int tile = 0,
+                      bool baseline_vectors = false) {
   at::manual_seed(11);
   const at::Tensor weight = at::randn({spec.out_channels, spec.in_channels, spec.kernel, spec.kernel}) /
                             std::sqrt(double(spec.in_channels * spec.kernel * spec.kernel));
   const at::Tensor bias = at::randn({spec.out_channels}) * 0.1;
   const at::Tensor x = at::relu(at::randn({count, spec.in_channels, height, width}));
-  core::WinogradConv conv(spec, weight.data_ptr<float>(), bias.data_ptr<float>(), spec.relu, tile);
+  core::WinogradConv conv(spec, weight.data_ptr<float>(), bias.data_ptr<float>(), spec.relu, tile, baseline_vectors);
   const at::Tensor nhwc = x.permute({0, 2, 3, 1}).contiguous();
   const int oh = conv.output_side(height), ow = conv.output_side(width);
   at::Tensor out = at::full({count, oh, ow, spec.out_channels}, 1e30f);  // every value must be written
@@ -106,10 +107,13 @@ START_TEST(convolutions_match_direct_ones) {
       {{"small_tile", 32, 32, 4, 1, 1, true, false}, 21, 21, 1, 2},
       {{"tiny_plane", 16, 16, 4, 1, 0, true, false}, 4, 4, 1, 0},  // a single output pixel
   };
-  for (const Case& c : cases) {
-    const double err = winograd_error(c.spec, c.width, c.height, c.count, c.tile);
-    std::printf("%s: Winograd vs direct (double) %.2e\n", c.spec.name.c_str(), err);
-    ck_assert_msg(err < 2e-5, "%s: relative error %g", c.spec.name.c_str(), err);
+  for (const bool baseline_vectors : {false, true}) {  // the AVX-512 build of the transforms and the baseline one
+    for (const Case& c : cases) {
+      const double err = winograd_error(c.spec, c.width, c.height, c.count, c.tile, baseline_vectors);
+      std::printf("%s%s: Winograd vs direct (double) %.2e\n", c.spec.name.c_str(),
+                  baseline_vectors ? " (baseline vectors)" : "", err);
+      ck_assert_msg(err < 2e-5, "%s: relative error %g", c.spec.name.c_str(), err);
+    }
   }
 }
 END_TEST

@@ -239,8 +239,8 @@ Transforms transforms_for(bool avx512) {
   return {transform_input_baseline<A>, transform_output_baseline<A, M>};
 }
 
-Transforms select_transforms(int alpha, int m) {
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+Transforms select_transforms(int alpha, int m, bool baseline_vectors) {
+  const bool avx512 = !baseline_vectors && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
   switch (alpha * 10 + m) {
     case 42: return transforms_for<4, 2>(avx512);
     case 52: return transforms_for<5, 2>(avx512);
@@ -295,7 +295,8 @@ struct WinogradConv::Impl {
   }
 };
 
-WinogradConv::WinogradConv(const ConvSpec& spec, const float* weight, const float* bias, bool relu, int tile)
+WinogradConv::WinogradConv(const ConvSpec& spec, const float* weight, const float* bias, bool relu, int tile,
+                           bool baseline_vectors)
     : impl_(std::make_unique<Impl>()) {
   if (!suits(spec)) {
     throw InvalidArgument("Winograd convolution: layer " + spec.name +
@@ -305,7 +306,7 @@ WinogradConv::WinogradConv(const ConvSpec& spec, const float* weight, const floa
   w.spec = spec;
   w.relu = relu;
   w.matrices = winograd_matrices(tile > 0 ? tile : default_tile(int(spec.kernel)), int(spec.kernel));
-  w.transforms = select_transforms(w.matrices.alpha, w.matrices.m);
+  w.transforms = select_transforms(w.matrices.alpha, w.matrices.m, baseline_vectors);
   if (!w.transforms.input) {
     throw InvalidArgument("Winograd convolution: no compiled transform for F(" + std::to_string(w.matrices.m) +
                           ", " + std::to_string(spec.kernel) + ")");
@@ -391,7 +392,7 @@ void WinogradConv::run(const float* in, int count, int height, int width, float*
 
 struct WinogradConv::Impl {};
 
-WinogradConv::WinogradConv(const ConvSpec&, const float*, const float*, bool, int) {
+WinogradConv::WinogradConv(const ConvSpec&, const float*, const float*, bool, int, bool) {
   throw Error("Winograd convolution needs oneDNN: configure with -Donednn=enabled");
 }
 WinogradConv::~WinogradConv() = default;

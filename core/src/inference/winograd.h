@@ -37,8 +37,10 @@ class WinogradConv {
   static int default_tile(int kernel);
 
   // weight: OIHW fp32, bias: out_channels. `relu` applies max(0, .) to the output. Throws InvalidArgument when
-  // !suits(spec) or the weights do not match it, Error when oneDNN cannot build the matrix product.
-  WinogradConv(const ConvSpec& spec, const float* weight, const float* bias, bool relu, int tile = 0);
+  // !suits(spec) or no transform is compiled for the tile, Error when oneDNN cannot build the matrix product.
+  // `baseline_vectors`: run the transforms' baseline x86-64 build even where the CPU has AVX-512 (tests).
+  WinogradConv(const ConvSpec& spec, const float* weight, const float* bias, bool relu, int tile = 0,
+               bool baseline_vectors = false);
   ~WinogradConv();
   WinogradConv(const WinogradConv&) = delete;
   WinogradConv& operator=(const WinogradConv&) = delete;
