@@ -57,16 +57,6 @@ core::Networks random_networks(bool padding) {
   return n;
 }
 
-template <class F>
-void expect_invalid(F&& f, const char* needle) {
-  try {
-    f();
-    ck_abort_msg("accepted (expected '%s')", needle);
-  } catch (const InvalidArgument& e) {
-    ck_assert_msg(std::strstr(e.what(), needle), "'%s' lacks '%s'", e.what(), needle);
-  }
-}
-
 }  // namespace
 
 START_TEST(matrices_reproduce_the_correlation) {
@@ -152,20 +142,20 @@ END_TEST
 
 START_TEST(layers_winograd_cannot_run_are_refused_n) {
   const float w[1] = {0}, b[1] = {0};
-  expect_invalid([&] { core::WinogradConv({"enc1", 32, 32, 4, 2, 1, true, false}, w, b, true); }, "enc1");
-  expect_invalid([&] { core::WinogradConv({"enc6", 64, 64, 8, 1, 0, false, false}, w, b, false); }, "3x3 or 4x4");
-  expect_invalid([&] { core::WinogradConv({"conv1", 3, 128, 4, 1, 0, true, true}, w, b, true); }, "multiples of 16");
+  test::expect_throw<InvalidArgument>([&] { core::WinogradConv({"enc1", 32, 32, 4, 2, 1, true, false}, w, b, true); }, "enc1");
+  test::expect_throw<InvalidArgument>([&] { core::WinogradConv({"enc6", 64, 64, 8, 1, 0, false, false}, w, b, false); }, "3x3 or 4x4");
+  test::expect_throw<InvalidArgument>([&] { core::WinogradConv({"conv1", 3, 128, 4, 1, 0, true, true}, w, b, true); }, "multiples of 16");
   ck_assert(!core::WinogradConv::suits({"conv3", 512, 512, 1, 1, 0, true, false}));
 }
 END_TEST
 
 START_TEST(tiles_without_a_transform_are_refused_n) {
-  expect_invalid([] { core::winograd_matrices(0, 3); }, "F(0, 3)");
-  expect_invalid([] { core::winograd_matrices(2, 1); }, "r >= 2");
-  expect_invalid([] { core::winograd_matrices(6, 4); }, "<= 8");
+  test::expect_throw<InvalidArgument>([] { core::winograd_matrices(0, 3); }, "F(0, 3)");
+  test::expect_throw<InvalidArgument>([] { core::winograd_matrices(2, 1); }, "r >= 2");
+  test::expect_throw<InvalidArgument>([] { core::winograd_matrices(6, 4); }, "<= 8");
   std::vector<float> w(16 * 16 * 16, 0.0f), b(16, 0.0f);
   // F(5, 4) has matrices (alpha 8) but no compiled transform
-  expect_invalid([&] { core::WinogradConv({"c", 16, 16, 4, 1, 0, true, false}, w.data(), b.data(), true, 5); },
+  test::expect_throw<InvalidArgument>([&] { core::WinogradConv({"c", 16, 16, 4, 1, 0, true, false}, w.data(), b.data(), true, 5); },
                  "no compiled transform");
 }
 END_TEST
@@ -173,8 +163,8 @@ END_TEST
 START_TEST(inputs_smaller_than_the_kernel_are_refused_n) {
   std::vector<float> w(16 * 16 * 16, 0.0f), b(16, 0.0f), x(16 * 3 * 3, 0.0f), out(16 * 16, 0.0f);
   const core::WinogradConv conv({"conv4", 16, 16, 4, 1, 0, true, false}, w.data(), b.data(), true);
-  expect_invalid([&] { conv.run(x.data(), 1, 3, 3, out.data()); }, "3x3");
-  expect_invalid([&] { conv.run(x.data(), 0, 4, 4, out.data()); }, "0 images");
+  test::expect_throw<InvalidArgument>([&] { conv.run(x.data(), 1, 3, 3, out.data()); }, "3x3");
+  test::expect_throw<InvalidArgument>([&] { conv.run(x.data(), 0, 4, 4, out.data()); }, "0 images");
 }
 END_TEST
 

@@ -5,7 +5,6 @@
 #include "common/device.h"
 #include "efficientad/errors.h"
 #include "inference/int8_pdn.h"
-#include "inference/winograd.h"
 
 namespace efficientad::detail {
 
@@ -143,15 +142,11 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
   }
   to_layout(nets_.autoencoder.encoder, dtype_, device_);
   to_layout(nets_.autoencoder.decoder, dtype_, device_);
-  if (convolutions == Convolutions::Winograd && device_.is_cpu() && dtype_ == at::kFloat && WinogradConv::available()) {
-    if (!teacher_int8_) {
-      attach_winograd(nets_.teacher.layers);
-      attach_winograd(nets_.student.layers);
-    }
-    attach_winograd(nets_.autoencoder.encoder);
-    attach_winograd(nets_.autoencoder.decoder);
-    precision_ += " (Winograd)";
-    winograd_ = true;
+  if (convolutions == Convolutions::Winograd && device_.is_cpu() && dtype_ == at::kFloat) {
+    std::vector<std::vector<Conv>*> fp32_layers = {&nets_.autoencoder.encoder, &nets_.autoencoder.decoder};
+    if (!teacher_int8_) fp32_layers.insert(fp32_layers.end(), {&nets_.teacher.layers, &nets_.student.layers});
+    for (auto* layers : fp32_layers) winograd_ |= attach_winograd(*layers);
+    if (winograd_) precision_ += " (Winograd)";
   }
   nets_.teacher_mean = nets_.teacher_mean.to(device_).view({1, -1, 1, 1});
   nets_.teacher_std = nets_.teacher_std.to(device_).view({1, -1, 1, 1});

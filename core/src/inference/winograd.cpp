@@ -341,9 +341,7 @@ WinogradConv::WinogradConv(const ConvSpec& spec, const float* weight, const floa
 
 WinogradConv::~WinogradConv() = default;
 
-int WinogradConv::output_side(int input_side) const {
-  return input_side + 2 * int(impl_->spec.padding) - int(impl_->spec.kernel) + 1;
-}
+int WinogradConv::output_side(int input_side) const { return int(conv_output_side(impl_->spec, input_side)); }
 
 void WinogradConv::run(const float* in, int count, int height, int width, float* out) const {
   const Impl& w = *impl_;

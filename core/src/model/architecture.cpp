@@ -44,10 +44,14 @@ std::vector<int> decoder_upsample_sides(int s, int feature_side) {
   return {s / 64 - 1, s / 32, s / 16 - 1, s / 8, s / 4 - 1, s / 2 - 1, feature_side};
 }
 
+int64_t conv_output_side(const ConvSpec& l, int64_t input_side) {
+  return (input_side + 2 * l.padding - l.kernel) / l.stride + 1;
+}
+
 int pdn_output_side(Variant variant, bool padding, int side) {
   const int pool_pad = pdn_pool_padding(padding);
   for (const auto& l : pdn_layers(variant, kTeacherChannels, padding)) {
-    side = int((side + 2 * l.padding - l.kernel) / l.stride + 1);
+    side = int(conv_output_side(l, side));
     if (l.avg_pool) side = (side + 2 * pool_pad - 2) / 2 + 1;
   }
   return side;
@@ -61,8 +65,8 @@ struct PlaneSize {
 
 // MACs of one convolution on an input plane; `in` becomes its output plane.
 int64_t conv_macs(const ConvSpec& l, PlaneSize& in) {
-  in.height = (in.height + 2 * l.padding - l.kernel) / l.stride + 1;
-  in.width = (in.width + 2 * l.padding - l.kernel) / l.stride + 1;
+  in.height = conv_output_side(l, in.height);
+  in.width = conv_output_side(l, in.width);
   return in.height * in.width * l.out_channels * l.in_channels * l.kernel * l.kernel;
 }
 

@@ -31,6 +31,9 @@ std::vector<ConvSpec> decoder_layers(int64_t out_channels);
 std::vector<int> decoder_upsample_sides(int input_side, int feature_side);
 constexpr double kDecoderDropout = 0.2;
 
+// Side of one convolution's output for an input side (height or width).
+int64_t conv_output_side(const ConvSpec& layer, int64_t input_side);
+
 // Side of the PDN output map for an input side (56 for 256 without padding, 64 with).
 int pdn_output_side(Variant variant, bool padding, int input_side);
 

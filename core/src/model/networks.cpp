@@ -51,13 +51,16 @@ at::Tensor Conv::operator()(const at::Tensor& x) const {
   return out;
 }
 
-void attach_winograd(std::vector<Conv>& layers) {
+bool attach_winograd(std::vector<Conv>& layers) {
+  bool attached = false;
   for (auto& c : layers) {
     if (!WinogradConv::available() || !WinogradConv::suits(c.spec)) continue;
     const at::Tensor w = c.weight.detach().to(at::kCPU, at::kFloat).contiguous();
     const at::Tensor b = c.bias.detach().to(at::kCPU, at::kFloat).contiguous();
     c.winograd = std::make_shared<const WinogradConv>(c.spec, w.data_ptr<float>(), b.data_ptr<float>(), c.spec.relu);
+    attached = true;
   }
+  return attached;
 }
 
 at::Tensor Pdn::forward(const at::Tensor& input) const {

@@ -24,8 +24,8 @@ struct Conv {
 };
 
 // Gives every layer of `layers` that WinogradConv suits one, from its current fp32 weights (call after the
-// weights have their final values).
-void attach_winograd(std::vector<Conv>& layers);
+// weights have their final values). Returns whether it attached any (none in a build without oneDNN).
+bool attach_winograd(std::vector<Conv>& layers);
 
 // Patch description network (teacher or student), Tables 6-7.
 struct Pdn {
