@@ -1,15 +1,21 @@
 // The adaptive thread count of `threads = 0`: what it measures (other processes' CPU time, not the networks'
-// own OpenMP team) and how it reacts to a real busy process; and the CPU's measured peak, the benchmark's
-// yardstick. Runs alone: the load of other tests would be seen.
+// own OpenMP team) and how it reacts to a real busy process; the side-by-side tasks it turns to then; and the
+// CPU's measured peak, the benchmark's yardstick. Runs alone: the load of other tests would be seen.
 #include "check_compat.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <omp.h>
+#include <sched.h>
+
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "common/cpu_threads.h"
 #include "common/device.h"
@@ -79,10 +85,91 @@ START_TEST(adaptive_threads_follow_a_busy_process) {
     std::printf("threads with a busy process: %d of %d\n", adaptive.threads(), all);
     ck_assert_int_eq(adaptive.threads(), all - 1);
     ck_assert_int_eq(at::get_num_threads(), all - 1);
+    ck_assert_int_eq(adaptive.side_by_side_threads(), all == 2 ? 2 : 0);  // one thread left: tasks side by side
   }
   for (int i = 0; i < 3; ++i) spin_our_team(0.6), set_cpu_threads(adaptive.update());
   std::printf("threads after it ended: %d of %d\n", adaptive.threads(), all);
   ck_assert_int_eq(adaptive.threads(), all);
+  ck_assert_int_eq(adaptive.side_by_side_threads(), 0);
+}
+END_TEST
+
+// The cores the calling thread may run on.
+int cores_allowed() {
+  cpu_set_t set;
+  ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+  return CPU_COUNT(&set);
+}
+
+START_TEST(side_by_side_runs_every_task_once_on_one_thread) {
+  const int all = usable_cores();
+  std::vector<std::atomic<int>> runs(7);
+  std::vector<int> team_sizes(runs.size(), 0), cores(runs.size(), 0);
+  std::vector<std::function<void()>> tasks;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    tasks.push_back([&, i] {
+      ++runs[i];
+      cores[i] = cores_allowed();
+#pragma omp parallel
+      if (omp_get_thread_num() == 0) team_sizes[i] = omp_get_num_threads();  // a nested region: one thread
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
+  }
+  run_side_by_side(tasks, all);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    ck_assert_int_eq(runs[i].load(), 1);
+    ck_assert_int_eq(team_sizes[i], 1);
+    ck_assert_int_eq(cores[i], 1);  // pinned while it ran
+  }
+  // The team's threads have all their cores back for the layer-parallel work that follows.
+  std::vector<int> after(size_t(all), 0);
+#pragma omp parallel num_threads(all)
+  after[size_t(omp_get_thread_num())] = cores_allowed();
+  for (int n : after) ck_assert_int_eq(n, all);
+  ck_assert_int_eq(cores_allowed(), all);
+}
+END_TEST
+
+START_TEST(side_by_side_adds_a_busy_cores_share) {
+  // Four equal tasks of pure computation with one core kept busy: one thread alone does all four; side by side,
+  // the thread on the busy core adds its share. Generous bound: the two-core laptops of CI vary.
+  const auto work = [] {
+    volatile double x = 0;
+    for (int i = 0; i < 60'000'000; ++i) x = x + 1e-9;
+  };
+  const std::vector<std::function<void()>> tasks(4, work);
+  const BusyCore busy;
+  auto start = Clock::now();
+  run_side_by_side(tasks, 1);
+  const double alone = seconds_since(start);
+  start = Clock::now();
+  run_side_by_side(tasks, usable_cores());
+  const double side_by_side = seconds_since(start);
+  std::printf("four tasks, one core busy: one thread %.3f s, side by side %.3f s\n", alone, side_by_side);
+  ck_assert_msg(side_by_side < 0.95 * alone, "side by side %.3f s, one thread %.3f s", side_by_side, alone);
+}
+END_TEST
+
+START_TEST(side_by_side_rethrows_the_first_error_after_all_ran_n) {
+  std::atomic<int> ran{0};
+  std::vector<std::function<void()>> tasks(5, [&] { ++ran; });
+  tasks[1] = [&] { ++ran, throw efficientad::InvalidArgument("task 1 failed"); };
+  try {
+    run_side_by_side(tasks, usable_cores());
+    ck_abort_msg("the error was swallowed");
+  } catch (const efficientad::InvalidArgument& e) {
+    ck_assert_str_eq(e.what(), "task 1 failed");
+  }
+  ck_assert_int_eq(ran.load(), 5);
+  ck_assert_int_eq(cores_allowed(), usable_cores());
+}
+END_TEST
+
+START_TEST(side_by_side_with_nothing_or_no_threads_n) {
+  run_side_by_side({}, 2);  // nothing to do: returns
+  std::atomic<int> ran{0};
+  for (int threads : {0, -3}) run_side_by_side(std::vector<std::function<void()>>(3, [&] { ++ran; }), threads);
+  ck_assert_int_eq(ran.load(), 6);  // at least one thread, whatever was asked
 }
 END_TEST
 
@@ -161,8 +248,10 @@ int main() {
   }
   return test::run_cases("cpu_threads", {
       {"positive", TESTS(free_cores_round_to_threads, a_busy_process_is_seen, our_own_team_is_not_counted,
-                         adaptive_threads_follow_a_busy_process, peak_is_above_a_real_convolution)},
+                         adaptive_threads_follow_a_busy_process, side_by_side_runs_every_task_once_on_one_thread,
+                         side_by_side_adds_a_busy_cores_share, peak_is_above_a_real_convolution), /*timeout_s=*/30},
       {"negative", TESTS(impossible_free_cores_give_one_to_all_n, too_short_an_interval_tells_nothing_n,
-                         adaptive_threads_wait_for_the_interval_n, peak_needs_a_thread_n)},
+                         adaptive_threads_wait_for_the_interval_n, side_by_side_rethrows_the_first_error_after_all_ran_n,
+                         side_by_side_with_nothing_or_no_threads_n, peak_needs_a_thread_n)},
   }, test::Fork::PerTest);
 }

@@ -12,7 +12,10 @@
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -140,11 +143,72 @@ int AdaptiveThreads::update() {
   if (rest < 0) return threads_;
   const int usable = usable_cores();
   const int wanted = threads_for_free_cores(usable - rest, usable);
+  side_by_side_threads_ = wanted == 1 && usable > 1 ? usable : 0;
   if (wanted != threads_) {
     threads_ = wanted;
     set_cpu_threads(threads_);
   }
   return threads_;
+}
+
+namespace {
+
+// The cores of a CPU set, in increasing order.
+std::vector<int> cores_of(const cpu_set_t& set) {
+  std::vector<int> cores;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cores.push_back(c);
+  }
+  return cores;
+}
+
+// Pins the calling thread to one core for its lifetime and then gives it back its former cores. Unpinned, the
+// scheduler often stacks two of our threads on the free core and leaves the busy one to the other process.
+class PinnedToCore {
+ public:
+  explicit PinnedToCore(int core) : pinned_(sched_getaffinity(0, sizeof former_, &former_) == 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(core, &one);
+    pinned_ = pinned_ && sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+  ~PinnedToCore() {
+    if (pinned_) sched_setaffinity(0, sizeof former_, &former_);
+  }
+  PinnedToCore(const PinnedToCore&) = delete;
+  PinnedToCore& operator=(const PinnedToCore&) = delete;
+
+ private:
+  cpu_set_t former_;
+  bool pinned_;
+};
+
+}  // namespace
+
+void run_side_by_side(const std::vector<std::function<void()>>& tasks, int threads) {
+  cpu_set_t callers;
+  std::vector<int> cores;
+  if (sched_getaffinity(0, sizeof callers, &callers) == 0) cores = cores_of(callers);
+  std::exception_ptr first_error;
+  std::mutex error_mutex;
+  const auto count = int64_t(tasks.size());
+#pragma omp parallel num_threads(std::max(1, threads))
+  {
+    // One thread per core: each adds what its core has to spare, the free core's thread taking more tasks.
+    std::optional<PinnedToCore> pinned;
+    if (!cores.empty()) pinned.emplace(cores[size_t(omp_get_thread_num()) % cores.size()]);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t i = 0; i < count; ++i) {
+      try {
+        omp_set_num_threads(1);  // for this task's nested regions, should nesting be active
+        tasks[size_t(i)]();
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 }  // namespace efficientad::detail

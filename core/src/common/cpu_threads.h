@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/timing.h"
@@ -51,19 +52,29 @@ class LoadBesidesOurThreads {
 
 // The `threads = 0` policy: one thread per usable core that the rest of the machine leaves free (rounded, at least 1),
 // re-checked at most once per kInterval. Call update() on the thread that runs the networks (OpenMP thread counts
-// are per calling thread); it returns the count in force.
+// are per calling thread); it returns the count in force. Where that leaves one thread on a machine of several
+// cores, work that can be cut into independent tasks runs side by side on one thread per usable core instead
+// (side_by_side_threads()): the busy cores' leftover share adds to the free core's.
 class AdaptiveThreads {
  public:
   static constexpr double kIntervalSeconds = 1.0;
   AdaptiveThreads();
   int update();
   int threads() const { return threads_; }
+  int side_by_side_threads() const { return side_by_side_threads_; }  // 0: none
 
  private:
   LoadBesidesOurThreads load_;
   Clock::time_point last_check_;
   int threads_;
+  int side_by_side_threads_ = 0;
 };
+
+// Runs every task on one thread of an OpenMP team of `threads`, handing them out in order as threads become
+// free; what a task runs in parallel (oneDNN, LibTorch, OpenMP loops) runs on its thread alone, nested regions
+// being inactive. One wait at the end instead of one per layer: a thread on a core shared with other work
+// holds up only its own tasks. Rethrows the first exception a task threw once all have ended.
+void run_side_by_side(const std::vector<std::function<void()>>& tasks, int threads);
 
 // The thread count for `free_cores` cores (fractional) out of `usable` cores: rounded, at least 1. A thread on a
 // core that is busy half the time or more makes every layer wait for it, so such a core gets no thread.

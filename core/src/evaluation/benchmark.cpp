@@ -298,7 +298,11 @@ std::vector<BenchmarkRow> contention_rows(const BenchmarkOptions& o, const Subje
   const std::vector<std::function<void()>> contenders = {
       [&] { detail::set_cpu_threads(usable), fast.compute(s.images); },
       [&] { detail::set_cpu_threads(1), fast.compute(s.images); },
-      [&] { detail::set_cpu_threads(adaptive.update()), fast.compute(s.images); },
+      [&] { detail::set_cpu_threads(1), fast.compute(s.images, usable); },
+      [&] {
+        detail::set_cpu_threads(adaptive.update());
+        fast.compute(s.images, adaptive.side_by_side_threads());
+      },
   };
   if (log) log("contention benchmark: a busy process on core " + std::to_string(busy.core()));
   const auto start = Clock::now();
@@ -308,7 +312,9 @@ std::vector<BenchmarkRow> contention_rows(const BenchmarkOptions& o, const Subje
   const std::vector<double> total = interleaved_rounds(contenders, 0, o.iterations);
   const std::vector<std::string> names = {
       "fast, " + std::to_string(usable) + " threads (fixed)", "fast, 1 thread (fixed)",
-      "fast, threads 0 (adaptive: " + std::to_string(adaptive.threads()) + " at the end)"};
+      "fast, side by side on " + std::to_string(usable) + " threads" + (fast.runs_side_by_side() ? "" : " (unsupported: 1)"),
+      "fast, threads 0 (adaptive: " + std::to_string(adaptive.threads()) + " at the end" +
+          (adaptive.side_by_side_threads() ? ", side by side" : "") + ")"};
   std::vector<BenchmarkRow> rows;
   for (size_t c = 0; c < contenders.size(); ++c) {
     const double ms = total[c] / o.iterations / o.batch;

@@ -61,8 +61,9 @@ std::vector<Detection> Detector::detect(const std::vector<ImageView>& images, co
   }
   detail::RawMaps raw;
   impl_->worker.run([&] {
-    if (impl_->adaptive_threads) impl_->adaptive_threads->update();
-    raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height));
+    int side_by_side = 0;
+    if (impl_->adaptive_threads) impl_->adaptive_threads->update(), side_by_side = impl_->adaptive_threads->side_by_side_threads();
+    raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height), side_by_side);
   });
 
   std::vector<Detection> out;

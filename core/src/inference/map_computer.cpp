@@ -1,10 +1,14 @@
 #include "inference/map_computer.h"
 
 #include <algorithm>
+#include <functional>
+#include <utility>
 
+#include "common/cpu_threads.h"
 #include "common/device.h"
 #include "efficientad/errors.h"
 #include "inference/int8_pdn.h"
+#include "inference/pdn_strips.h"
 
 namespace efficientad::detail {
 
@@ -75,8 +79,7 @@ std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tens
   return ranges;
 }
 
-std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& g,
-                                      FirstLayer first_layer) {
+std::vector<Int8LayerWeights> int8_layers(Pdn net, const at::Tensor& activation_max) {
   at::NoGradGuard no_grad;
   std::vector<std::vector<float>> ranges = activation_ranges(net, activation_max);
   fold_raw_pixel_normalisation(net.layers.front());
@@ -85,7 +88,13 @@ std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max,
     const Conv& c = net.layers[i];
     layers.push_back({c.spec, values_of(c.weight), values_of(c.bias), i < ranges.size() ? ranges[i] : std::vector<float>{}});
   }
-  return std::make_unique<Int8Pdn>(layers, net.padding, g.input_width, g.input_height, first_layer);
+  return layers;
+}
+
+std::unique_ptr<Int8Pdn> compile_int8(const Pdn& net, const at::Tensor& activation_max, const ModelGeometry& g,
+                                      FirstLayer first_layer) {
+  return std::make_unique<Int8Pdn>(int8_layers(net, activation_max), net.padding, g.input_width, g.input_height,
+                                   first_layer);
 }
 
 at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images) {
@@ -127,9 +136,18 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
   if (mode == Mode::Fast) {
     fold_teacher_statistics(nets_.teacher.layers.back(), nets_.teacher_mean, nets_.teacher_std);
     if (uses_int8(mode, device)) {
-      teacher_int8_ = compile_int8(nets_.teacher, nets.teacher_activation_max, nets.geometry,
-                                   FirstLayer::Fp32WithRemainder);
-      student_int8_ = compile_int8(nets_.student, nets.student_activation_max, nets.geometry, FirstLayer::Int8);
+      const ModelGeometry& g = nets.geometry;
+      const auto teacher = int8_layers(nets_.teacher, nets.teacher_activation_max);
+      const auto student = int8_layers(nets_.student, nets.student_activation_max);
+      teacher_int8_ = std::make_unique<Int8Pdn>(teacher, g.padding, g.input_width, g.input_height,
+                                                FirstLayer::Fp32WithRemainder);
+      student_int8_ = std::make_unique<Int8Pdn>(student, g.padding, g.input_width, g.input_height, FirstLayer::Int8);
+      if (!g.padding) {  // oneDNN primitives are built at a strip's first run: only cores shared ever pay for them
+        teacher_strips_ = std::make_unique<Int8PdnStrips>(teacher, g.input_width, g.input_height, kStripsPerNetwork,
+                                                          FirstLayer::Fp32WithRemainder);
+        student_strips_ = std::make_unique<Int8PdnStrips>(student, g.input_width, g.input_height, kStripsPerNetwork,
+                                                          FirstLayer::Int8);
+      }
       precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
     }
     fold_input_std(nets_.teacher.layers.front());
@@ -154,24 +172,44 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
 
 MapComputer::~MapComputer() = default;
 
-RawMaps MapComputer::compute_int8(const at::Tensor& rgb_u8_nhwc) const {
+at::Tensor MapComputer::autoencoder_features(const at::Tensor& pixels) const {
+  at::NoGradGuard no_grad;  // per thread: also on a side-by-side task's
+  const at::Tensor x = (to_unit_float(pixels) - imagenet(kImageNetMean)).to(dtype_).contiguous(at::MemoryFormat::ChannelsLast);
+  return nets_.autoencoder.forward(x, false).to(at::kFloat).permute({0, 2, 3, 1});
+}
+
+RawMaps MapComputer::compute_int8(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const {
   at::NoGradGuard no_grad;
   const at::Tensor pixels = rgb_u8_nhwc.contiguous();
   const int count = int(pixels.size(0));
   const int64_t c = kTeacherChannels, h = nets_.geometry.feature_height(), w = nets_.geometry.feature_width();
   const at::Tensor teacher = at::empty({count, h, w, c}), student = at::empty({count, h, w, 2 * c});
-  teacher_int8_->run(pixels.data_ptr<uint8_t>(), count, teacher.data_ptr<float>());
-  student_int8_->run(pixels.data_ptr<uint8_t>(), count, student.data_ptr<float>());
-  const at::Tensor x = (to_unit_float(pixels) - imagenet(kImageNetMean)).to(dtype_).contiguous(at::MemoryFormat::ChannelsLast);
-  const at::Tensor autoencoder = nets_.autoencoder.forward(x, false).to(at::kFloat).permute({0, 2, 3, 1});
+  at::Tensor autoencoder;
+  if (side_by_side_threads > 1 && teacher_strips_) {
+    // The largest tasks first, so that the last ones to be handed out are short.
+    std::vector<std::function<void()>> tasks;
+    for (const auto& [strips, out] : {std::pair{student_strips_.get(), &student}, std::pair{teacher_strips_.get(), &teacher}}) {
+      for (int s = 0; s < strips->strips(); ++s) {
+        tasks.push_back([&, strips = strips, out = out, s] {
+          strips->run(s, pixels.data_ptr<uint8_t>(), count, out->data_ptr<float>());
+        });
+      }
+    }
+    tasks.push_back([&] { autoencoder = autoencoder_features(pixels); });
+    run_side_by_side(tasks, side_by_side_threads);
+  } else {
+    teacher_int8_->run(pixels.data_ptr<uint8_t>(), count, teacher.data_ptr<float>());
+    student_int8_->run(pixels.data_ptr<uint8_t>(), count, student.data_ptr<float>());
+    autoencoder = autoencoder_features(pixels);
+  }
   RawMaps maps;  // channels are the last dimension here
   maps.st = (teacher - student.narrow(3, 0, c)).pow_(2).mean(3).contiguous();
   maps.ae = (autoencoder - student.narrow(3, c, c)).pow_(2).mean(3).contiguous();
   return maps;
 }
 
-RawMaps MapComputer::compute(const at::Tensor& rgb_u8_nhwc) const {
-  if (teacher_int8_) return compute_int8(rgb_u8_nhwc);
+RawMaps MapComputer::compute(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const {
+  if (teacher_int8_) return compute_int8(rgb_u8_nhwc, side_by_side_threads);
   at::NoGradGuard no_grad;
   at::Tensor x = to_unit_float(rgb_u8_nhwc.to(device_));  // channels-last view of NHWC
   const int64_t c = kTeacherChannels;

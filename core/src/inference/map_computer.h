@@ -15,6 +15,8 @@
 namespace efficientad::detail {
 
 class Int8Pdn;
+class Int8PdnStrips;
+struct Int8LayerWeights;
 enum class FirstLayer;
 
 struct RawMaps {
@@ -37,14 +39,20 @@ class MapComputer {
   // Whether a MapComputer for `mode` on `device` runs teacher and student in int8.
   static bool uses_int8(Mode mode, Device device);
   ~MapComputer();
-  RawMaps compute(const at::Tensor& rgb_u8_nhwc) const;
+  // side_by_side_threads > 1: where this computer can (fast int8 without PDN padding), the teacher's and the
+  // student's strips (pdn_strips.h) and the autoencoder run as separate tasks on that many threads, one thread
+  // each (run_side_by_side): what the cores shared with other work need. Else the networks run one after the
+  // other, each on the calling thread's OpenMP threads.
+  RawMaps compute(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads = 0) const;
+  bool runs_side_by_side() const { return teacher_strips_ != nullptr; }  // whether side_by_side_threads applies
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"
   bool runs_int8() const { return teacher_int8_ != nullptr; }
   bool runs_winograd() const { return winograd_; }  // some fp32 convolutions run as Winograd products
   at::ScalarType float_dtype() const { return dtype_; }  // of what runs through LibTorch (all of exact)
 
  private:
-  RawMaps compute_int8(const at::Tensor& rgb_u8_nhwc) const;
+  RawMaps compute_int8(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const;
+  at::Tensor autoencoder_features(const at::Tensor& pixels) const;  // fast mode, NHWC fp32
 
   Mode mode_;
   at::Device device_;
@@ -53,14 +61,21 @@ class MapComputer {
   bool winograd_ = false;
   Networks nets_;
   std::unique_ptr<Int8Pdn> teacher_int8_, student_int8_;
+  std::unique_ptr<Int8PdnStrips> teacher_strips_, student_strips_;  // int8 without PDN padding
 };
+
+// Output strips per network when the cores are shared (pdn_strips.h).
+constexpr int kStripsPerNetwork = 2;
 
 // A tensor's values as fp32 on the host, in row-major order (what Int8LayerWeights holds).
 std::vector<float> values_of(const at::Tensor& t);
 
-// `net` compiled for 8-bit inference on raw RGB u8 pixels (ImageNet normalisation folded into its first layer).
-// Fold the teacher statistics into `net` beforehand to get normalised teacher features.
-std::unique_ptr<Int8Pdn> compile_int8(Pdn net, const at::Tensor& activation_max, const ModelGeometry& geometry,
+// `net`'s layers for 8-bit inference on raw RGB u8 pixels (ImageNet normalisation folded into its first layer),
+// with their calibrated activation ranges. Fold the teacher statistics into `net` beforehand to get normalised
+// teacher features.
+std::vector<Int8LayerWeights> int8_layers(Pdn net, const at::Tensor& activation_max);
+// The same, compiled for `geometry`'s input size.
+std::unique_ptr<Int8Pdn> compile_int8(const Pdn& net, const at::Tensor& activation_max, const ModelGeometry& geometry,
                                       FirstLayer first_layer);
 
 // The paper's formulas evaluated op by op in fp32 and NCHW, the way a straightforward port runs them: the
