@@ -14,6 +14,7 @@
 
 #include "common/atomic_file.h"
 #include "common/device.h"
+#include "common/tensor_memory.h"
 #include "common/loss_window.h"
 #include "common/timing.h"
 #include "distillation/backbone.h"
@@ -287,6 +288,7 @@ DistillResult distill_teacher(const DistillOptions& o, const std::string& output
   const std::string checkpoint_path = o.checkpoint_path.empty() ? output_path + ".checkpoint" : o.checkpoint_path;
   check_can_write(checkpoint_path);
   set_cpu_threads(o.threads);
+  reuse_tensor_memory();
   const auto start = Clock::now();
   const std::unique_ptr<Backbone> backbone = open_backbone(o.backbone, {o.layers, o.backbone_scale});
   DistillationData data = cache_targets(o, *backbone, cancel, progress, warn);

@@ -12,6 +12,7 @@
 
 #include "common/cpu_threads.h"
 #include "common/device.h"
+#include "common/tensor_memory.h"
 #include "common/timing.h"
 #include "efficientad/errors.h"
 #include "evaluation/cpu_peak.h"
@@ -229,11 +230,24 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
   std::vector<Path> paths;
   std::unique_ptr<detail::MapComputer> exact_direct;
   if (!o.fast_only) {
-    paths.push_back({"naive fp32 eager (reference port)",
-                     [&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); }, false, at::kFloat});
+    // A straightforward port allocates its tensors from glibc (common/tensor_memory.h).
+    paths.push_back({"naive fp32 eager (reference port, memory from glibc)",
+                     [&] {
+                       at::Tensor map;
+                       detail::with_glibc_memory([&] { map = naive_combined(detail::reference_maps(s.nets, s.images), s.info); });
+                       return map;
+                     },
+                     false, at::kFloat});
     paths.push_back({"exact (" + exact.precision() + ")",
                      [&] { return optimised_combined(exact.compute(s.images), s.info); }, false, at::kFloat,
                      exact.runs_winograd()});
+    paths.push_back({"exact, memory from glibc",
+                     [&] {
+                       at::Tensor map;
+                       detail::with_glibc_memory([&] { map = optimised_combined(exact.compute(s.images), s.info); });
+                       return map;
+                     },
+                     false, at::kFloat, exact.runs_winograd()});
     if (exact.runs_winograd()) {  // the paper's code's convolutions, for comparison
       exact_direct = std::make_unique<detail::MapComputer>(s.nets, Mode::Exact, device, std::nullopt, Convolutions::Direct);
       paths.push_back({"exact, direct convolutions (" + exact_direct->precision() + ")",
@@ -349,13 +363,15 @@ std::vector<BenchmarkRow> training_rows(const BenchmarkOptions& o, const Subject
   cached_bf16.teacher_target = fast_runner.teacher_output(in.image, true).to(at::kBFloat16);
 
   const std::vector<std::function<void()>> steps = {
-      [&] { detail::reference_step(naive_nets, *naive_optimizer, in); },
+      [&] { detail::with_glibc_memory([&] { detail::reference_step(naive_nets, *naive_optimizer, in); }); },
       [&] { exact_runner.step(cached); },
       [&] { fast_runner.step(cached_bf16); },
+      [&] { detail::with_glibc_memory([&] { fast_runner.step(cached_bf16); }); },
   };
-  const std::vector<std::string> names = {"naive fp32 step (reference port)", "exact step (fp32, cached, batched)",
-                                          std::string("fast step (") + (fast_runner.uses_bf16() ? "bf16" : "fp32") +
-                                              ", cached, batched)"};
+  const std::string fast_name = std::string("fast step (") + (fast_runner.uses_bf16() ? "bf16" : "fp32") + ", cached, batched";
+  const std::vector<std::string> names = {"naive fp32 step (reference port, memory from glibc)",
+                                          "exact step (fp32, cached, batched)", fast_name + ")",
+                                          fast_name + ", memory from glibc)"};
   const int warmup = std::min(o.warmup, 2);
   if (log) log("training benchmark: " + std::to_string(warmup) + " warm-up + " + std::to_string(o.train_steps) + " rounds");
   const std::vector<double> total = interleaved_rounds(steps, warmup, o.train_steps);
@@ -372,6 +388,7 @@ BenchmarkReport run_benchmark(const BenchmarkOptions& o, const std::function<voi
   }
   const Device device = detail::resolve_device(o.device);
   detail::set_cpu_threads(o.threads);
+  detail::reuse_tensor_memory();  // as a Detector and training do
   const Subject subject = load_subject(o);
   const ModelGeometry& g = subject.info.geometry;
   BenchmarkReport report;

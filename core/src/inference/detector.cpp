@@ -7,6 +7,7 @@
 
 #include "common/cpu_threads.h"
 #include "common/device.h"
+#include "common/tensor_memory.h"
 #include "efficientad/errors.h"
 #include "image/image_ops.h"
 #include "image/image_tensors.h"
@@ -29,6 +30,7 @@ struct Detector::Impl {
 Detector::Detector(const std::string& model_path, const DetectorOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->worker.run([&] {
     impl_->device = detail::resolve_device(options.device);
+    detail::reuse_tensor_memory();
     impl_->mode = options.mode;
     if (options.threads > 0 || impl_->device != Device::Cpu) {
       detail::set_cpu_threads(options.threads);

@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.h"
 #include "common/device.h"
+#include "common/tensor_memory.h"
 #include "common/loss_window.h"
 #include "common/timing.h"
 #include "config.h"
@@ -99,6 +100,7 @@ class Trainer {
         start_(Clock::now()), device_(resolve_device(options.device)), torch_device_(torch_device(device_)),
         rng_(options.seed) {
     set_cpu_threads(options.threads);
+    reuse_tensor_memory();
     at::manual_seed(options.seed);
     split_ = split_images(images.size(), options.validation_fraction, rng_);
     build_networks();
