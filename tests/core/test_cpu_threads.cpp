@@ -131,13 +131,14 @@ START_TEST(side_by_side_runs_every_task_once_on_one_thread) {
 END_TEST
 
 START_TEST(side_by_side_adds_a_busy_cores_share) {
-  // Four equal tasks of pure computation with one core kept busy: one thread alone does all four; side by side,
-  // the thread on the busy core adds its share. Generous bound: the two-core laptops of CI vary.
+  // Sixteen equal tasks of pure computation with one core kept busy: one thread alone does them all; side by
+  // side, the thread on the busy core adds its share (ideally 1.5 cores' worth: 0.67x). Small tasks, so that the
+  // last one, which may fall to the slow thread, is short (with four, that made 0.75x or 1.0x by chance).
   const auto work = [] {
     volatile double x = 0;
-    for (int i = 0; i < 60'000'000; ++i) x = x + 1e-9;
+    for (int i = 0; i < 15'000'000; ++i) x = x + 1e-9;
   };
-  const std::vector<std::function<void()>> tasks(4, work);
+  const std::vector<std::function<void()>> tasks(16, work);
   const BusyCore busy;
   auto start = Clock::now();
   run_side_by_side(tasks, 1);
@@ -145,8 +146,8 @@ START_TEST(side_by_side_adds_a_busy_cores_share) {
   start = Clock::now();
   run_side_by_side(tasks, usable_cores());
   const double side_by_side = seconds_since(start);
-  std::printf("four tasks, one core busy: one thread %.3f s, side by side %.3f s\n", alone, side_by_side);
-  ck_assert_msg(side_by_side < 0.95 * alone, "side by side %.3f s, one thread %.3f s", side_by_side, alone);
+  std::printf("16 tasks, one core busy: one thread %.3f s, side by side %.3f s\n", alone, side_by_side);
+  ck_assert_msg(side_by_side < 0.9 * alone, "side by side %.3f s, one thread %.3f s", side_by_side, alone);
 }
 END_TEST
 
@@ -251,7 +252,8 @@ int main() {
                          adaptive_threads_follow_a_busy_process, side_by_side_runs_every_task_once_on_one_thread,
                          side_by_side_adds_a_busy_cores_share, peak_is_above_a_real_convolution), /*timeout_s=*/30},
       {"negative", TESTS(impossible_free_cores_give_one_to_all_n, too_short_an_interval_tells_nothing_n,
-                         adaptive_threads_wait_for_the_interval_n, side_by_side_rethrows_the_first_error_after_all_ran_n,
-                         side_by_side_with_nothing_or_no_threads_n, peak_needs_a_thread_n)},
+                         adaptive_threads_wait_for_the_interval_n,
+                         side_by_side_rethrows_the_first_error_after_all_ran_n, side_by_side_with_nothing_or_no_threads_n,
+                         peak_needs_a_thread_n)},
   }, test::Fork::PerTest);
 }

@@ -16,6 +16,7 @@
 #include "inference/map_computer.h"
 #include "inference/pdn_strips.h"
 #include "model/networks.h"
+#include "random_networks.h"
 #include "test_helpers.h"
 
 using namespace efficientad;
@@ -28,21 +29,6 @@ std::vector<core::Int8LayerWeights> calibrated_layers(Variant variant, int64_t o
   const core::Pdn net = core::make_pdn(variant, out_channels, padding);
   const at::Tensor sample = core::imagenet_normalize(at::rand({1, 3, height, width}));
   return core::int8_layers(net, core::hidden_activation_max(net, sample));
-}
-
-core::Networks random_networks(bool padding) {
-  at::manual_seed(5);
-  core::Networks n;
-  n.geometry = ModelGeometry{Variant::Small, 256, 256, padding};
-  n.teacher = core::make_pdn(Variant::Small, core::kTeacherChannels, padding);
-  n.student = core::make_pdn(Variant::Small, 2 * core::kTeacherChannels, padding);
-  n.autoencoder = core::make_autoencoder(n.geometry);
-  n.teacher_mean = at::rand({core::kTeacherChannels}) * 0.1;
-  n.teacher_std = at::rand({core::kTeacherChannels}) + 0.5;
-  const at::Tensor sample = core::imagenet_normalize(at::rand({1, 3, 256, 256}));
-  n.teacher_activation_max = core::hidden_activation_max(n.teacher, sample);
-  n.student_activation_max = core::hidden_activation_max(n.student, sample);
-  return n;
 }
 
 }  // namespace
@@ -93,7 +79,7 @@ START_TEST(strips_fill_the_whole_map) {
 END_TEST
 
 START_TEST(side_by_side_maps_equal_layer_by_layer_maps) {
-  const core::Networks nets = random_networks(false);
+  const core::Networks nets = test::random_networks(ModelGeometry{Variant::Small, 256, 256, false}, 5);
   const core::MapComputer fast(nets, Mode::Fast, Device::Cpu);
   if (!fast.runs_int8()) {
     std::puts("no oneDNN in this build: the strips need the int8 networks");
@@ -111,12 +97,12 @@ START_TEST(side_by_side_maps_equal_layer_by_layer_maps) {
 END_TEST
 
 START_TEST(padded_networks_compute_as_before_n) {
-  const core::Networks nets = random_networks(true);
+  const core::Networks nets = test::random_networks(ModelGeometry{Variant::Small, 256, 256, true}, 5);
   const core::MapComputer fast(nets, Mode::Fast, Device::Cpu);
   ck_assert(!fast.runs_side_by_side());  // padding: a strip's edge would see zeros the whole map does not
   const at::Tensor pixels = at::randint(0, 256, {1, 256, 256, 3}, at::kByte);
   ck_assert(at::equal(fast.compute(pixels, 2).st, fast.compute(pixels).st));
-  const core::MapComputer exact(random_networks(false), Mode::Exact, Device::Cpu);
+  const core::MapComputer exact(test::random_networks(ModelGeometry{}, 5), Mode::Exact, Device::Cpu);
   ck_assert(!exact.runs_side_by_side());
 }
 END_TEST
@@ -125,8 +111,8 @@ START_TEST(strips_of_a_padded_network_are_refused_n) {
   const auto padded = calibrated_layers(Variant::Small, 384, true, 64, 64);
   test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(padded, 64, 64, 2, core::FirstLayer::Int8); },
                                       "padding");
-  test::expect_throw<InvalidArgument>([&] { core::pdn_input_rows(core::pdn_layers(Variant::Small, 384, true), {0, 1}); },
-                                      "padding");
+  const auto padded_specs = core::pdn_layers(Variant::Small, 384, true);
+  test::expect_throw<InvalidArgument>([&] { core::pdn_input_rows(padded_specs, {0, 1}); }, "padding");
 }
 END_TEST
 
@@ -142,7 +128,8 @@ END_TEST
 
 int main() {
   return test::run_cases("pdn_strips", {
-      {"positive", TESTS(input_rows_of_output_rows, strips_fill_the_whole_map, side_by_side_maps_equal_layer_by_layer_maps), 300},
+      {"positive",
+       TESTS(input_rows_of_output_rows, strips_fill_the_whole_map, side_by_side_maps_equal_layer_by_layer_maps), 300},
       {"negative", TESTS(padded_networks_compute_as_before_n, strips_of_a_padded_network_are_refused_n,
                          more_strips_than_rows_or_none_are_refused_n), 300},
   }, test::Fork::None);

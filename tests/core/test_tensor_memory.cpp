@@ -53,7 +53,8 @@ START_TEST(idle_memory_stays_under_its_limit) {
   ck_assert(limit > 0 && limit <= (size_t(2) << 30));
   {
     std::vector<at::Tensor> big;  // untouched: posix_memalign reserves, nothing becomes resident
-    for (size_t total = 0; total <= limit + (size_t(1) << 30); total += size_t(1) << 30) big.push_back(bytes(size_t(1) << 30));
+    const size_t gib = size_t(1) << 30;
+    for (size_t total = 0; total <= limit + gib; total += gib) big.push_back(bytes(gib));
   }
   const TensorMemoryStats s = tensor_memory_stats();
   std::printf("idle after freeing more than the limit: %zu MiB of %zu MiB\n", s.idle_bytes / kMiB, limit / kMiB);

@@ -23,6 +23,7 @@
 #include "inference/int8_pdn.h"
 #include "inference/map_computer.h"
 #include "model/model_file.h"
+#include "random_networks.h"
 #include "test_helpers.h"
 #include "training/train_step.h"
 
@@ -57,18 +58,6 @@ size_t files_in(const std::string& dir) {
   return n;
 }
 
-core::Networks random_networks(unsigned seed) {
-  at::manual_seed(seed);
-  const ModelGeometry g;
-  core::Networks n;
-  n.geometry = g;
-  n.teacher = core::make_pdn(g.variant, 384, false);
-  n.student = core::make_pdn(g.variant, 768, false);
-  n.autoencoder = core::make_autoencoder(g);
-  n.teacher_mean = at::rand({384}) * 0.1;
-  n.teacher_std = at::rand({384}) + 0.5;
-  return n;
-}
 
 }  // namespace
 
@@ -166,7 +155,8 @@ END_TEST
 START_TEST(optimised_step_equals_reference_step) {
   // Cached teacher target, one batched student body, narrowed heads and the partial-sort hard loss must give the
   // losses of the direct port, step after step.
-  core::Networks reference = random_networks(21), optimised = random_networks(21);
+  core::Networks reference = test::random_networks(ModelGeometry{}, 21);
+  core::Networks optimised = test::random_networks(ModelGeometry{}, 21);
   auto optimizer = core::make_optimizer(reference);
   for (auto& g : optimizer->param_groups()) {
     for (auto& p : g.params()) p.requires_grad_(true);
@@ -194,7 +184,8 @@ START_TEST(optimised_step_equals_reference_step) {
 END_TEST
 
 START_TEST(fast_step_close_to_exact_step) {
-  core::Networks exact_nets = random_networks(5), fast_nets = random_networks(5);
+  core::Networks exact_nets = test::random_networks(ModelGeometry{}, 5);
+  core::Networks fast_nets = test::random_networks(ModelGeometry{}, 5);
   core::StepRunner exact(exact_nets, Precision::Exact, at::kCPU), fast(fast_nets, Precision::Fast, at::kCPU);
   core::StepInputs in;
   in.image = at::rand({1, 3, 256, 256});

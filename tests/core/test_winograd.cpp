@@ -13,6 +13,7 @@
 #include "inference/map_computer.h"
 #include "inference/winograd.h"
 #include "model/model_file.h"
+#include "random_networks.h"
 #include "test_helpers.h"
 
 using namespace efficientad;
@@ -43,18 +44,6 @@ double winograd_error(const core::ConvSpec& spec, int width, int height, int cou
                                    {spec.padding, spec.padding});
   if (spec.relu) expected = at::relu(expected);
   return relative_difference(out, expected.permute({0, 2, 3, 1}));
-}
-
-core::Networks random_networks(bool padding) {
-  at::manual_seed(3);
-  core::Networks n;
-  n.geometry = ModelGeometry{Variant::Small, 256, 256, padding};
-  n.teacher = core::make_pdn(Variant::Small, core::kTeacherChannels, padding);
-  n.student = core::make_pdn(Variant::Small, 2 * core::kTeacherChannels, padding);
-  n.autoencoder = core::make_autoencoder(n.geometry);
-  n.teacher_mean = at::rand({core::kTeacherChannels}) * 0.1;
-  n.teacher_std = at::rand({core::kTeacherChannels}) + 0.5;
-  return n;
 }
 
 }  // namespace
@@ -112,7 +101,7 @@ END_TEST
 START_TEST(exact_maps_with_winograd_match_direct_convolutions) {
   at::NoGradGuard no_grad;
   for (const bool padding : {false, true}) {
-    const core::Networks nets = random_networks(padding);
+    const core::Networks nets = test::random_networks(ModelGeometry{Variant::Small, 256, 256, padding}, 3);
     const core::MapComputer winograd(nets, Mode::Exact, Device::Cpu, std::nullopt, Convolutions::Winograd);
     const core::MapComputer direct(nets, Mode::Exact, Device::Cpu, std::nullopt, Convolutions::Direct);
     ck_assert_msg(std::strstr(winograd.precision().c_str(), "Winograd"), "precision '%s'", winograd.precision().c_str());

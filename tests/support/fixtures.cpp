@@ -1,4 +1,5 @@
 #include "fixtures.h"
+#include "random_networks.h"
 
 #include <ATen/ATen.h>
 #include <unistd.h>
@@ -51,8 +52,7 @@ std::string temp_folder(const std::string& tag) {
   return buffer.data();
 }
 
-void write_random_model(const std::string& path, const efficientad::ModelGeometry& g, unsigned seed,
-                        std::optional<float> int8_threshold) {
+efficientad::detail::Networks random_networks(const efficientad::ModelGeometry& g, unsigned seed) {
   using namespace efficientad::detail;
   at::manual_seed(seed);
   Networks n;
@@ -69,6 +69,13 @@ void write_random_model(const std::string& path, const efficientad::ModelGeometr
   const at::Tensor sample = imagenet_normalize(at::cat({noise, blobs}));
   n.teacher_activation_max = hidden_activation_max(n.teacher, sample);
   n.student_activation_max = hidden_activation_max(n.student, sample);
+  return n;
+}
+
+void write_random_model(const std::string& path, const efficientad::ModelGeometry& g, unsigned seed,
+                        std::optional<float> int8_threshold) {
+  using namespace efficientad::detail;
+  const Networks n = random_networks(g, seed);
   efficientad::ModelInfo info;
   info.geometry = g;
   // q_a = 0 keeps every normalised value >= 0 (raw maps are means of squares), so any image scores above 0;

@@ -64,7 +64,10 @@ std::vector<Detection> Detector::detect(const std::vector<ImageView>& images, co
   detail::RawMaps raw;
   impl_->worker.run([&] {
     int side_by_side = 0;
-    if (impl_->adaptive_threads) impl_->adaptive_threads->update(), side_by_side = impl_->adaptive_threads->side_by_side_threads();
+    if (impl_->adaptive_threads) {
+      impl_->adaptive_threads->update();
+      side_by_side = impl_->adaptive_threads->side_by_side_threads();
+    }
     raw = impl_->maps->compute(detail::pack_batch(pixels, g.input_width, g.input_height), side_by_side);
   });
 

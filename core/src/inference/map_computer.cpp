@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <utility>
 
 #include "common/cpu_threads.h"
 #include "common/device.h"
@@ -172,9 +171,26 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
 
 MapComputer::~MapComputer() = default;
 
+namespace {
+
+// One task per strip, each filling its rows of `out` for every image of `pixels`.
+std::vector<std::function<void()>> strip_tasks(const Int8PdnStrips& strips, const at::Tensor& pixels,
+                                               const at::Tensor& out) {
+  std::vector<std::function<void()>> tasks;
+  for (int s = 0; s < strips.strips(); ++s) {
+    tasks.push_back([&strips, &pixels, &out, s] {
+      strips.run(s, pixels.data_ptr<uint8_t>(), int(pixels.size(0)), out.data_ptr<float>());
+    });
+  }
+  return tasks;
+}
+
+}  // namespace
+
 at::Tensor MapComputer::autoencoder_features(const at::Tensor& pixels) const {
   at::NoGradGuard no_grad;  // per thread: also on a side-by-side task's
-  const at::Tensor x = (to_unit_float(pixels) - imagenet(kImageNetMean)).to(dtype_).contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor x =
+      (to_unit_float(pixels) - imagenet(kImageNetMean)).to(dtype_).contiguous(at::MemoryFormat::ChannelsLast);
   return nets_.autoencoder.forward(x, false).to(at::kFloat).permute({0, 2, 3, 1});
 }
 
@@ -185,16 +201,9 @@ RawMaps MapComputer::compute_int8(const at::Tensor& rgb_u8_nhwc, int side_by_sid
   const int64_t c = kTeacherChannels, h = nets_.geometry.feature_height(), w = nets_.geometry.feature_width();
   const at::Tensor teacher = at::empty({count, h, w, c}), student = at::empty({count, h, w, 2 * c});
   at::Tensor autoencoder;
-  if (side_by_side_threads > 1 && teacher_strips_) {
-    // The largest tasks first, so that the last ones to be handed out are short.
-    std::vector<std::function<void()>> tasks;
-    for (const auto& [strips, out] : {std::pair{student_strips_.get(), &student}, std::pair{teacher_strips_.get(), &teacher}}) {
-      for (int s = 0; s < strips->strips(); ++s) {
-        tasks.push_back([&, strips = strips, out = out, s] {
-          strips->run(s, pixels.data_ptr<uint8_t>(), count, out->data_ptr<float>());
-        });
-      }
-    }
+  if (side_by_side_threads > 1 && teacher_strips_) {  // the largest tasks first: the last ones handed out are short
+    std::vector<std::function<void()>> tasks = strip_tasks(*student_strips_, pixels, student);
+    for (auto& task : strip_tasks(*teacher_strips_, pixels, teacher)) tasks.push_back(std::move(task));
     tasks.push_back([&] { autoencoder = autoencoder_features(pixels); });
     run_side_by_side(tasks, side_by_side_threads);
   } else {

@@ -10,7 +10,8 @@ namespace {
 
 void check_unpadded(const ConvSpec& l) {
   if (l.padding != 0 || l.stride != 1) {
-    throw InvalidArgument("PDN strips: layer " + l.name + " has padding or a stride; strips need a PDN without padding");
+    throw InvalidArgument("PDN strips: layer " + l.name +
+                          " has padding or a stride; strips need a PDN without padding");
   }
 }
 
