@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "check_compat.h"
 #include "efficientad/errors.h"
@@ -33,7 +34,8 @@ Compared compare(Variant variant, bool padding, int width, int height, int count
   const core::Pdn net = core::make_pdn(variant, 384, padding);
   const at::Tensor pixels = at::randint(0, 256, {count, height, width, 3}, at::kByte);
   const at::Tensor normalised = core::imagenet_normalize(core::to_unit_float(pixels).contiguous());
-  const auto int8 = core::compile_int8(net, core::hidden_activation_max(net, normalised), g, first_layer);
+  const auto int8 = std::make_unique<core::Int8Pdn>(core::int8_layers(net, core::hidden_activation_max(net, normalised)),
+                                                    padding, width, height, first_layer);
   at::Tensor out = at::empty({count, g.feature_height(), g.feature_width(), 384});
   int8->run(pixels.data_ptr<uint8_t>(), count, out.data_ptr<float>());
   const at::Tensor expected = net.forward(normalised).permute({0, 2, 3, 1});

@@ -90,12 +90,6 @@ std::vector<Int8LayerWeights> int8_layers(Pdn net, const at::Tensor& activation_
   return layers;
 }
 
-std::unique_ptr<Int8Pdn> compile_int8(const Pdn& net, const at::Tensor& activation_max, const ModelGeometry& g,
-                                      FirstLayer first_layer) {
-  return std::make_unique<Int8Pdn>(int8_layers(net, activation_max), net.padding, g.input_width, g.input_height,
-                                   first_layer);
-}
-
 at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images) {
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> maxima;

@@ -71,12 +71,9 @@ constexpr int kStripsPerNetwork = 2;
 std::vector<float> values_of(const at::Tensor& t);
 
 // `net`'s layers for 8-bit inference on raw RGB u8 pixels (ImageNet normalisation folded into its first layer),
-// with their calibrated activation ranges. Fold the teacher statistics into `net` beforehand to get normalised
-// teacher features.
+// with their calibrated activation ranges, as Int8Pdn and Int8PdnStrips take them. Fold the teacher statistics
+// into `net` beforehand to get normalised teacher features.
 std::vector<Int8LayerWeights> int8_layers(Pdn net, const at::Tensor& activation_max);
-// The same, compiled for `geometry`'s input size.
-std::unique_ptr<Int8Pdn> compile_int8(const Pdn& net, const at::Tensor& activation_max, const ModelGeometry& geometry,
-                                      FirstLayer first_layer);
 
 // The paper's formulas evaluated op by op in fp32 and NCHW, the way a straightforward port runs them: the
 // baseline of the benchmarks and the yardstick of the exactness tests.
