@@ -32,25 +32,33 @@ int usable_cores() {
 
 namespace {
 
-int last_usable_core() {
+// The cores the calling thread may run on, in increasing order; empty where the kernel does not say.
+std::vector<int> allowed_cores() {
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
-  int last = 0;
+  std::vector<int> cores;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cores;
   for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) last = c;
+    if (CPU_ISSET(c, &set)) cores.push_back(c);
   }
-  return last;
+  return cores;
+}
+
+// Restricts the calling thread to `core`; false where the kernel refuses. Takes no lock (a forked child's use).
+bool pin_to_core(int core) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(core, &one);
+  return sched_setaffinity(0, sizeof one, &one) == 0;
 }
 
 }  // namespace
 
-BusyCore::BusyCore() : core_(last_usable_core()) {
+BusyCore::BusyCore() {
+  const std::vector<int> cores = allowed_cores();
+  core_ = cores.empty() ? 0 : cores.back();
   pid_ = fork();
   if (pid_ == 0) {  // the child only spins: nothing here may take a lock the parent's threads held
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(core_, &one);
-    sched_setaffinity(0, sizeof one, &one);
+    pin_to_core(core_);
     for (volatile uint64_t spin = 0;; spin = spin + 1) {
     }
   }
@@ -153,25 +161,12 @@ int AdaptiveThreads::update() {
 
 namespace {
 
-// The cores of a CPU set, in increasing order.
-std::vector<int> cores_of(const cpu_set_t& set) {
-  std::vector<int> cores;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) cores.push_back(c);
-  }
-  return cores;
-}
-
 // Pins the calling thread to one core for its lifetime and then gives it back its former cores. Unpinned, the
 // scheduler often stacks two of our threads on the free core and leaves the busy one to the other process.
 class PinnedToCore {
  public:
-  explicit PinnedToCore(int core) : pinned_(sched_getaffinity(0, sizeof former_, &former_) == 0) {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(core, &one);
-    pinned_ = pinned_ && sched_setaffinity(0, sizeof one, &one) == 0;
-  }
+  explicit PinnedToCore(int core)
+      : pinned_(sched_getaffinity(0, sizeof former_, &former_) == 0 && pin_to_core(core)) {}
   ~PinnedToCore() {
     if (pinned_) sched_setaffinity(0, sizeof former_, &former_);
   }
@@ -186,9 +181,7 @@ class PinnedToCore {
 }  // namespace
 
 void run_side_by_side(const std::vector<std::function<void()>>& tasks, int threads) {
-  cpu_set_t callers;
-  std::vector<int> cores;
-  if (sched_getaffinity(0, sizeof callers, &callers) == 0) cores = cores_of(callers);
+  const std::vector<int> cores = allowed_cores();
   std::exception_ptr first_error;
   std::mutex error_mutex;
   const auto count = int64_t(tasks.size());

@@ -5,8 +5,8 @@
 // on the 2-core VMs of this project that page-faulting took most of the time of exact inference (386 ms per image
 // vs 104 ms once reused) and half of a fast training step's ReLU, pooling-gradient and zeroing time (bench rows in
 // docs/RESULTS.md, "Reused tensor memory"). The allocator installed here keeps freed blocks of at least
-// kReusedBlockBytes for the next request of the same rounded size, up to kIdleBytesLimit of idle memory, and asks
-// for transparent huge pages for new ones (512 times fewer faults where reuse cannot help).
+// kReusedBlockBytes for the next request of the same rounded size, up to idle_bytes_limit() of idle memory, and
+// asks for transparent huge pages for new ones (512 times fewer faults where reuse cannot help).
 #pragma once
 
 #include <cstddef>
@@ -21,14 +21,14 @@ constexpr size_t kBlockGranule = size_t(2) << 20;      // sizes round up to a hu
 // reuse to come back on (the benchmark's comparison, contender by contender). Safe from any thread.
 void reuse_tensor_memory(bool enable = true);
 
-// Runs `work` with reuse off (new tensors from glibc), then turns it back on.
+// Runs `work` with reuse off (new tensors from glibc), then turns it back on; returns what `work` returns.
 template <typename Work>
-void with_glibc_memory(Work&& work) {
+auto with_glibc_memory(Work&& work) {
   reuse_tensor_memory(false);
   struct Restore {
     ~Restore() { reuse_tensor_memory(true); }
   } restore;
-  work();
+  return work();
 }
 
 // The bound on idle (freed, kept) bytes: an eighth of the machine's memory, at most 2 GiB.

@@ -233,9 +233,8 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     // A straightforward port allocates its tensors from glibc (common/tensor_memory.h).
     paths.push_back({"naive fp32 eager (reference port, memory from glibc)",
                      [&] {
-                       at::Tensor map;
-                       detail::with_glibc_memory([&] { map = naive_combined(detail::reference_maps(s.nets, s.images), s.info); });
-                       return map;
+                       return detail::with_glibc_memory(
+                           [&] { return naive_combined(detail::reference_maps(s.nets, s.images), s.info); });
                      },
                      false, at::kFloat});
     paths.push_back({"exact (" + exact.precision() + ")",
@@ -243,9 +242,7 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
                      exact.runs_winograd()});
     paths.push_back({"exact, memory from glibc",
                      [&] {
-                       at::Tensor map;
-                       detail::with_glibc_memory([&] { map = optimised_combined(exact.compute(s.images), s.info); });
-                       return map;
+                       return detail::with_glibc_memory([&] { return optimised_combined(exact.compute(s.images), s.info); });
                      },
                      false, at::kFloat, exact.runs_winograd()});
     if (exact.runs_winograd()) {  // the paper's code's convolutions, for comparison

@@ -13,6 +13,10 @@ namespace efficientad::detail {
 
 namespace {
 
+// Output strips per network when the cores are shared (pdn_strips.h): 1 / 2 / 3 / 4 took 104.1 / 101.1 / 106.6 /
+// 107.8 ms for S with one of two cores busy (more strips, more overlap between their input bands).
+constexpr int kStripsPerNetwork = 2;
+
 // Mean over channels of the squared difference: the anomaly maps of Algorithm 2, lines 4-6.
 at::Tensor channel_mean_squared_difference(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).pow_(2).mean(1);

@@ -64,9 +64,6 @@ class MapComputer {
   std::unique_ptr<Int8PdnStrips> teacher_strips_, student_strips_;  // int8 without PDN padding
 };
 
-// Output strips per network when the cores are shared (pdn_strips.h).
-constexpr int kStripsPerNetwork = 2;
-
 // A tensor's values as fp32 on the host, in row-major order (what Int8LayerWeights holds).
 std::vector<float> values_of(const at::Tensor& t);
 

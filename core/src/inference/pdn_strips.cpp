@@ -15,15 +15,6 @@ void check_unpadded(const ConvSpec& l) {
   }
 }
 
-// Output side of the unpadded network for an input side.
-int output_side(const std::vector<ConvSpec>& layers, int side) {
-  for (const ConvSpec& l : layers) {
-    side = int(conv_output_side(l, side));
-    if (l.avg_pool) side = side / 2;  // 2x2, stride 2, a trailing odd row dropped
-  }
-  return side;
-}
-
 }  // namespace
 
 RowRange pdn_input_rows(const std::vector<ConvSpec>& layers, RowRange out) {
@@ -47,16 +38,16 @@ Int8PdnStrips::Int8PdnStrips(const std::vector<Int8LayerWeights>& layers, int in
   std::vector<ConvSpec> specs;
   for (const auto& l : layers) check_unpadded(l.spec), specs.push_back(l.spec);
   if (specs.empty()) throw InvalidArgument("PDN strips: no layers");
-  out_width_ = output_side(specs, input_width);
+  out_width_ = pdn_output_side(specs, false, input_width);
   out_channels_ = specs.back().out_channels;
-  out_height_ = output_side(specs, input_height);
+  out_height_ = pdn_output_side(specs, false, input_height);
   if (strips < 1 || strips > out_height_) {
     throw InvalidArgument("PDN strips: " + std::to_string(strips) + " strips of " + std::to_string(out_height_) +
                           " output rows");
   }
   for (const RowRange& output : split_rows(out_height_, strips)) {
     const RowRange input = pdn_input_rows(specs, output);
-    if (input.end > input_height || output_side(specs, input.size()) != output.size()) {
+    if (input.end > input_height || pdn_output_side(specs, false, input.size()) != output.size()) {
       throw Error("PDN strips: rows " + std::to_string(input.begin) + "-" + std::to_string(input.end) +
                   " do not give output rows " + std::to_string(output.begin) + "-" + std::to_string(output.end));
     }

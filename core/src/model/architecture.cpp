@@ -48,13 +48,17 @@ int64_t conv_output_side(const ConvSpec& l, int64_t input_side) {
   return (input_side + 2 * l.padding - l.kernel) / l.stride + 1;
 }
 
-int pdn_output_side(Variant variant, bool padding, int side) {
+int pdn_output_side(const std::vector<ConvSpec>& layers, bool padding, int side) {
   const int pool_pad = pdn_pool_padding(padding);
-  for (const auto& l : pdn_layers(variant, kTeacherChannels, padding)) {
+  for (const auto& l : layers) {
     side = int(conv_output_side(l, side));
     if (l.avg_pool) side = (side + 2 * pool_pad - 2) / 2 + 1;
   }
   return side;
+}
+
+int pdn_output_side(Variant variant, bool padding, int side) {
+  return pdn_output_side(pdn_layers(variant, kTeacherChannels, padding), padding, side);
 }
 
 namespace {

@@ -36,6 +36,8 @@ int64_t conv_output_side(const ConvSpec& layer, int64_t input_side);
 
 // Side of the PDN output map for an input side (56 for 256 without padding, 64 with).
 int pdn_output_side(Variant variant, bool padding, int input_side);
+// The same for a PDN's layers (pdn_layers(), or those a file or a test holds).
+int pdn_output_side(const std::vector<ConvSpec>& layers, bool padding, int input_side);
 
 // Multiply-accumulates of one image through each network at this geometry (student: all 2x384 output
 // channels). Convolutions only: pooling, resizing and ReLU are memory traffic, part of the time, not the work.
