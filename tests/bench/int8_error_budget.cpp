@@ -34,9 +34,10 @@ at::Tensor to_u8_steps(const at::Tensor& x, const at::Tensor& units) {
 }
 
 // Which roundings a simulated PDN applies: bit i of a mask = layer i. The defaults are what fast mode does for
-// the teacher (its first layer is fp32, pools before rounding and hands on a remainder, see int8_pdn.cpp).
+// the teacher (its first layer is fp32; its first two layers pool before rounding and hand on a remainder, see
+// int8_pdn.cpp).
 struct Rounding {
-  unsigned weights = ~1u, handed_on = ~0u, before_pool = ~1u, remainder = 1u;
+  unsigned weights = ~1u, handed_on = ~0u, before_pool = ~3u, remainder = 3u;
 };
 const Rounding kFastTeacher, kFastStudent{~0u, ~0u, ~0u, 0u};
 
@@ -147,10 +148,12 @@ int main(int argc, char** argv) {
                        simulated_pdn(nets.student, student_ranges, x, student));
     };
     const Rounding none{0, 0, 0, 0}, everything{~0u, ~0u, ~0u, 0u};
-    Rounding no_remainder = kFastTeacher;
-    no_remainder.remainder = 0;
+    const unsigned w = kFastTeacher.weights;
     print_row("as fast mode (simulated)", simulated(kFastTeacher, kFastStudent), exact);
-    print_row("teacher without the layer-1 remainder", simulated(no_remainder, kFastStudent), exact);
+    print_row("teacher without the layer-2 remainder", simulated({w, ~0u, ~3u, 1u}, kFastStudent), exact);
+    print_row("  ... and layer 2 rounded before its pool", simulated({w, ~0u, ~1u, 1u}, kFastStudent), exact);
+    print_row("  ... and without the layer-1 remainder", simulated({w, ~0u, ~1u, 0u}, kFastStudent), exact);
+    print_row("teacher with a layer-3 remainder too", simulated({w, ~0u, ~3u, 7u}, kFastStudent), exact);
     print_row("every weight rounded (int8 first layers)", simulated(everything, everything), exact);
     print_row("teacher rounded only", simulated(kFastTeacher, none), exact);
     print_row("student rounded only", simulated(none, kFastStudent), exact);

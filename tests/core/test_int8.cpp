@@ -27,7 +27,8 @@ struct Compared {
 };
 
 Compared compare(Variant variant, bool padding, int width, int height, int count,
-                 core::FirstLayer first_layer = core::FirstLayer::Int8) {
+                 core::FirstLayer first_layer = core::FirstLayer::Int8,
+                 core::SecondLayer second_layer = core::SecondLayer::Int8) {
   at::manual_seed(7);
   at::NoGradGuard no_grad;
   const ModelGeometry g{variant, width, height, padding};
@@ -35,7 +36,7 @@ Compared compare(Variant variant, bool padding, int width, int height, int count
   const at::Tensor pixels = at::randint(0, 256, {count, height, width, 3}, at::kByte);
   const at::Tensor normalised = core::imagenet_normalize(core::to_unit_float(pixels).contiguous());
   const auto int8 = std::make_unique<core::Int8Pdn>(core::int8_layers(net, core::hidden_activation_max(net, normalised)),
-                                                    padding, width, height, first_layer);
+                                                    padding, width, height, first_layer, second_layer);
   at::Tensor out = at::empty({count, g.feature_height(), g.feature_width(), 384});
   int8->run(pixels.data_ptr<uint8_t>(), count, out.data_ptr<float>());
   const at::Tensor expected = net.forward(normalised).permute({0, 2, 3, 1});
@@ -97,19 +98,23 @@ float int8_red_response(RedDetector d, const at::Tensor& activation_max, const u
 
 START_TEST(int8_close_to_fp32) {
   const auto fp32 = core::FirstLayer::Fp32, remainder = core::FirstLayer::Fp32WithRemainder;
+  const auto second = core::SecondLayer::Int8WithRemainder;
   const Compared cases[] = {compare(Variant::Small, false, 256, 256, 2), compare(Variant::Small, true, 256, 256, 1),
                             compare(Variant::Medium, false, 256, 256, 1), compare(Variant::Small, false, 320, 256, 1),
                             compare(Variant::Small, false, 256, 256, 2, fp32), compare(Variant::Small, true, 256, 256, 1, fp32),
                             compare(Variant::Medium, false, 256, 256, 1, fp32),
                             compare(Variant::Small, false, 256, 256, 2, remainder),
                             compare(Variant::Small, true, 256, 256, 1, remainder),
-                            compare(Variant::Medium, false, 256, 256, 1, remainder)};
+                            compare(Variant::Medium, false, 256, 256, 1, remainder),
+                            compare(Variant::Small, false, 256, 256, 2, remainder, second),
+                            compare(Variant::Small, true, 256, 256, 1, remainder, second),
+                            compare(Variant::Medium, false, 256, 256, 1, remainder, second)};
   for (const Compared& c : cases) {
     std::printf("int8 vs fp32: relative error %.4f, correlation %.6f\n", c.relative_error, c.correlation);
     ck_assert_msg(c.relative_error < 0.05, "int8 relative error %f", c.relative_error);
     ck_assert_msg(c.correlation > 0.998, "int8 correlation %f", c.correlation);
   }
-  for (int i = 4; i < 7; ++i) {  // the remainder only ever removes rounding: never a larger error
+  for (int i = 4; i < 10; ++i) {  // a remainder only ever removes rounding: never a larger error
     ck_assert_msg(cases[i + 3].relative_error <= cases[i].relative_error * 1.001, "with remainder %f, without %f",
                   cases[i + 3].relative_error, cases[i].relative_error);
   }
@@ -155,6 +160,20 @@ START_TEST(remainder_goes_to_the_channels_whose_rounding_weighs_most) {
   const core::ConvSpec narrow{"narrow", 3, 1, 1, 1, 0, true, false};  // fewer than 16 channels: all of them
   ck_assert(core::channels_with_remainder({narrow, {1.0f, 2.0f, 3.0f}, {0.0f}, {}}, {1.0f, 1.0f, 1.0f}) ==
             (std::vector<int>{0, 1, 2}));
+}
+END_TEST
+
+START_TEST(second_layer_remainder_without_a_third_layer_is_refused_n) {
+  const core::ConvSpec hidden{"hidden", 3, 4, 1, 1, 0, true, false}, out{"out", 4, 1, 1, 1, 0, false, false};
+  const std::vector<core::Int8LayerWeights> layers = {{hidden, std::vector<float>(12, 0.01f), std::vector<float>(4, 0.0f),
+                                                       std::vector<float>(4, 1.0f)},
+                                                      {out, std::vector<float>(4, 1.0f), {0.0f}, {}}};
+  try {
+    core::Int8Pdn pdn(layers, false, 8, 8, core::FirstLayer::Fp32WithRemainder, core::SecondLayer::Int8WithRemainder);
+    ck_abort_msg("a second-layer remainder accepted for a PDN of 2 layers");
+  } catch (const InvalidArgument& e) {
+    ck_assert_msg(std::strstr(e.what(), "needs a third layer"), "%s", e.what());
+  }
 }
 END_TEST
 
@@ -271,6 +290,7 @@ int main() {
                          remainder_goes_to_the_channels_whose_rounding_weighs_most,
                          per_layer_calibration_of_older_models_gives_every_channel_the_layer_range)},
       {"negative", TESTS(int8_refuses_bad_layers_n, calibration_of_the_wrong_size_is_refused_n,
+                         second_layer_remainder_without_a_third_layer_is_refused_n,
                          remainder_for_mismatched_layers_is_refused_n)},
   }, test::Fork::None);
 }

@@ -54,15 +54,17 @@ START_TEST(strips_fill_the_whole_map) {
     Variant variant;
     int width, height, strips;
     core::FirstLayer first;
+    core::SecondLayer second;
   };
-  const Case cases[] = {{Variant::Small, 256, 256, 2, core::FirstLayer::Fp32WithRemainder},
-                        {Variant::Small, 200, 320, 3, core::FirstLayer::Int8},
-                        {Variant::Medium, 256, 256, 2, core::FirstLayer::Int8}};
+  const Case cases[] = {
+      {Variant::Small, 256, 256, 2, core::FirstLayer::Fp32WithRemainder, core::SecondLayer::Int8WithRemainder},
+      {Variant::Small, 200, 320, 3, core::FirstLayer::Int8, core::SecondLayer::Int8},
+      {Variant::Medium, 256, 256, 2, core::FirstLayer::Int8, core::SecondLayer::Int8WithRemainder}};
   at::manual_seed(11);
   for (const Case& c : cases) {
     const auto layers = calibrated_layers(c.variant, 384, false, c.width, c.height);
-    core::Int8Pdn whole(layers, false, c.width, c.height, c.first);
-    const core::Int8PdnStrips cut(layers, c.width, c.height, c.strips, c.first);
+    core::Int8Pdn whole(layers, false, c.width, c.height, c.first, c.second);
+    const core::Int8PdnStrips cut(layers, c.width, c.height, c.strips, c.first, c.second);
     ck_assert_int_eq(cut.strips(), c.strips);
     const ModelGeometry g{c.variant, c.width, c.height, false};
     const at::Tensor pixels = at::randint(0, 256, {1, c.height, c.width, 3}, at::kByte);
@@ -109,7 +111,7 @@ END_TEST
 
 START_TEST(strips_of_a_padded_network_are_refused_n) {
   const auto padded = calibrated_layers(Variant::Small, 384, true, 64, 64);
-  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(padded, 64, 64, 2, core::FirstLayer::Int8); },
+  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(padded, 64, 64, 2, core::FirstLayer::Int8, core::SecondLayer::Int8); },
                                       "padding");
   const auto padded_specs = core::pdn_layers(Variant::Small, 384, true);
   test::expect_throw<InvalidArgument>([&] { core::pdn_input_rows(padded_specs, {0, 1}); }, "padding");
@@ -119,10 +121,10 @@ END_TEST
 START_TEST(more_strips_than_rows_or_none_are_refused_n) {
   const auto layers = calibrated_layers(Variant::Small, 384, false, 64, 64);  // 8 output rows
   for (int strips : {9, 0, -1}) {
-    test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(layers, 64, 64, strips, core::FirstLayer::Int8); },
+    test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(layers, 64, 64, strips, core::FirstLayer::Int8, core::SecondLayer::Int8); },
                                         "strips of 8 output rows");
   }
-  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips({}, 64, 64, 2, core::FirstLayer::Int8); }, "no layers");
+  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips({}, 64, 64, 2, core::FirstLayer::Int8, core::SecondLayer::Int8); }, "no layers");
 }
 END_TEST
 

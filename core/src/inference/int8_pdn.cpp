@@ -52,18 +52,26 @@ using tag = memory::format_tag;
 constexpr uint8_t kMeanPixel[3] = {124, 116, 104};
 
 // One layer in integer form. oneDNN computes dst = output_scale[oc] * (sum(src_u8 * weight_s8) + bias[oc]).
-// An fp32 first layer (FirstLayer::Fp32) keeps float_weight and a bias in real units; its output, pooled in
-// fp32, is rounded to u8 by output_scale.
+// An fp32 first layer (FirstLayer::Fp32) keeps float_weight and a bias in real units. A layer with u8_scale
+// writes fp32 in real units instead of u8; pooled in fp32, that is rounded to u8 steps of 1 / u8_scale[oc].
 struct QuantisedLayer {
   ConvSpec spec;
   std::vector<int8_t> weight;       // OIHW; empty for the fp32 first layer
   std::vector<float> float_weight;  // OIHW; the fp32 first layer only
   std::vector<float> bias;          // in accumulator units (int8) or real units (fp32)
-  std::vector<float> output_scale;  // per output channel
+  std::vector<float> output_scale;  // per output channel, int8 layers
   bool hidden;                      // u8 output with ReLU; else fp32 output
-  std::vector<int> remainder_channels;  // the fp32 first layer: channels that also hand on their rounding remainder
+  std::vector<float> u8_scale;      // per output channel: rounded to u8 after the pooling, by our own step
+  std::vector<int> remainder_channels;  // with u8_scale: channels that also hand on their rounding remainder
   bool fp32() const { return !float_weight.empty(); }
+  bool rounds_after_pool() const { return !u8_scale.empty(); }
 };
+
+std::vector<float> reciprocals(const std::vector<float>& units) {
+  std::vector<float> r(units.size());
+  for (size_t i = 0; i < units.size(); ++i) r[i] = 1.0f / units[i];
+  return r;
+}
 
 // The real value of one u8 step of each output channel of a hidden layer; 1 for the fp32 output layer.
 std::vector<float> output_units(const Int8LayerWeights& l, bool hidden) {
@@ -101,7 +109,12 @@ std::vector<float> folded_weights(const Int8LayerWeights& l, const std::vector<f
 
 // Input channel c of a layer arrives as u8 in steps of input_units[c]: conv(W, x) == conv(W * unit, x_u8), so the
 // units move into the weights, which are then quantised per output channel.
-std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers, FirstLayer first_layer) {
+std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers, FirstLayer first_layer,
+                                     SecondLayer second_layer) {
+  if (second_layer == SecondLayer::Int8WithRemainder && layers.size() < 3) {
+    throw InvalidArgument("int8 PDN: a second-layer remainder needs a third layer, the PDN has " +
+                          std::to_string(layers.size()));
+  }
   std::vector<QuantisedLayer> out;
   std::vector<float> input_units(3, 1.0f);  // the first layer reads raw pixels
   std::vector<int> remainder;               // input channels that also arrive as a finer remainder
@@ -113,8 +126,7 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
     }
     const std::vector<float> units = output_units(l, i + 1 < layers.size());
     if (i == 0 && first_layer != FirstLayer::Int8 && layers.size() > 1) {  // its u8 output steps are `units`
-      QuantisedLayer q{l.spec, {}, l.weight, l.bias, std::vector<float>(size_t(oc)), true, {}};
-      for (int64_t o = 0; o < oc; ++o) q.output_scale[size_t(o)] = 1.0f / units[size_t(o)];
+      QuantisedLayer q{l.spec, {}, l.weight, l.bias, {}, true, reciprocals(units), {}};
       if (first_layer == FirstLayer::Fp32WithRemainder) q.remainder_channels = channels_with_remainder(layers[1], units);
       remainder = q.remainder_channels;
       out.push_back(std::move(q));
@@ -124,7 +136,12 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
     int64_t in_channels = ic;
     const std::vector<float> w = folded_weights(l, input_units, remainder, in_channels);
     QuantisedLayer q{l.spec, std::vector<int8_t>(w.size()), {}, std::vector<float>(size_t(oc)),
-                     std::vector<float>(size_t(oc)), i + 1 < layers.size(), {}};
+                     std::vector<float>(size_t(oc)), i + 1 < layers.size(), {}, {}};
+    const bool with_remainder = i == 1 && second_layer == SecondLayer::Int8WithRemainder;
+    if (with_remainder) {  // writes real units; rounded to `units` after the pooling
+      q.u8_scale = reciprocals(units);
+      q.remainder_channels = channels_with_remainder(layers[2], units);
+    }
     q.spec.in_channels = int(in_channels);
     const int64_t per_output = in_channels * taps;
     for (int64_t o = 0; o < oc; ++o) {
@@ -135,11 +152,11 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
         q.weight[size_t(o * per_output + k)] = int8_t(std::lround(std::clamp(first[k] / weight_unit, -127.0f, 127.0f)));
       }
       q.bias[size_t(o)] = l.bias[size_t(o)] / weight_unit;
-      q.output_scale[size_t(o)] = weight_unit / units[size_t(o)];
+      q.output_scale[size_t(o)] = with_remainder ? weight_unit : weight_unit / units[size_t(o)];
     }
+    remainder = q.remainder_channels;
     out.push_back(std::move(q));
     input_units = units;
-    remainder.clear();
   }
   return out;
 }
@@ -170,10 +187,10 @@ struct Int8Pdn::Impl {
     for (size_t i = 0; i < layers.size(); ++i) {
       const QuantisedLayer& l = layers[i];
       const memory::dim p = i == 0 ? 0 : l.spec.padding;
-      if (l.fp32()) {
-        current = append_conv(l, append_reorder(current, dt::f32, {}), p, dt::f32);
+      if (l.rounds_after_pool()) {  // fp32 output, pooled, then rounded (with remainders) by our own steps
+        current = append_conv(l, l.fp32() ? append_reorder(current, dt::f32, {}) : current, p, dt::f32);
         if (l.spec.avg_pool) current = append_pool(current);
-        current = l.remainder_channels.empty() ? append_reorder(current, dt::u8, l.output_scale)
+        current = l.remainder_channels.empty() ? append_reorder(current, dt::u8, l.u8_scale)
                                                : append_u8_with_remainder(current, l);
         continue;
       }
@@ -243,13 +260,13 @@ struct Int8Pdn::Impl {
     return dst;
   }
 
-  // src (fp32, NHWC) to u8 steps of 1 / l.output_scale[c], rounded to nearest; l.remainder_channels round down
+  // src (fp32, NHWC) to u8 steps of 1 / l.u8_scale[c], rounded to nearest; l.remainder_channels round down
   // instead, and what that dropped follows, in steps kRemainderSteps times finer, as channels C, C + 1, ...
   memory append_u8_with_remainder(const memory& src, const QuantisedLayer& l) {
     const memory::dims d = src.get_desc().dims();
     const int64_t channels = d[1], extra = int64_t(l.remainder_channels.size()), pixels = d[0] * d[2] * d[3];
     memory dst({{d[0], channels + extra, d[2], d[3]}, dt::u8, tag::nhwc}, engine);
-    steps.push_back([this, src, dst, channels, extra, pixels, scale = l.output_scale, split = l.remainder_channels]() {
+    steps.push_back([this, src, dst, channels, extra, pixels, scale = l.u8_scale, split = l.remainder_channels]() {
       stream.wait();  // the pooling before this step has finished
       const auto* in = static_cast<const float*>(src.get_data_handle());
       auto* out = static_cast<uint8_t*>(dst.get_data_handle());
@@ -275,10 +292,10 @@ struct Int8Pdn::Impl {
 };
 
 Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>& layers, bool padding, int input_width, int input_height,
-                 FirstLayer first_layer)
+                 FirstLayer first_layer, SecondLayer second_layer)
     : impl_(std::make_unique<Impl>()) {
   if (layers.empty() || layers.front().spec.in_channels != 3) throw InvalidArgument("int8 PDN: needs an RGB first layer");
-  impl_->layers = quantise(layers, first_layer);
+  impl_->layers = quantise(layers, first_layer, second_layer);
   impl_->padding = padding;
   impl_->width = input_width;
   impl_->height = input_height;
@@ -317,7 +334,7 @@ void Int8Pdn::run(const uint8_t* images, int count, float* out) {
 
 struct Int8Pdn::Impl {};
 
-Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>&, bool, int, int, FirstLayer) {
+Int8Pdn::Int8Pdn(const std::vector<Int8LayerWeights>&, bool, int, int, FirstLayer, SecondLayer) {
   throw Error("this build has no oneDNN: install libdnnl-dev and rebuild for the int8 fast mode");
 }
 Int8Pdn::~Int8Pdn() = default;

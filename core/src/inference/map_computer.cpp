@@ -136,14 +136,17 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
       const ModelGeometry& g = nets.geometry;
       const auto teacher = int8_layers(nets_.teacher, nets.teacher_activation_max);
       const auto student = int8_layers(nets_.student, nets.student_activation_max);
-      teacher_int8_ = std::make_unique<Int8Pdn>(teacher, g.padding, g.input_width, g.input_height,
-                                                FirstLayer::Fp32WithRemainder);
-      student_int8_ = std::make_unique<Int8Pdn>(student, g.padding, g.input_width, g.input_height, FirstLayer::Int8);
+      // The teacher's first two hand-offs keep their rounding remainders; the student's int8 error is ~1/10 of
+      // the teacher's (tests/bench/int8_error_budget.cpp).
+      const auto t1 = FirstLayer::Fp32WithRemainder, s1 = FirstLayer::Int8;
+      const auto t2 = SecondLayer::Int8WithRemainder, s2 = SecondLayer::Int8;
+      teacher_int8_ = std::make_unique<Int8Pdn>(teacher, g.padding, g.input_width, g.input_height, t1, t2);
+      student_int8_ = std::make_unique<Int8Pdn>(student, g.padding, g.input_width, g.input_height, s1, s2);
       if (!g.padding) {  // oneDNN primitives are built at a strip's first run: only cores shared ever pay for them
         teacher_strips_ = std::make_unique<Int8PdnStrips>(teacher, g.input_width, g.input_height, kStripsPerNetwork,
-                                                          FirstLayer::Fp32WithRemainder);
+                                                          t1, t2);
         student_strips_ = std::make_unique<Int8PdnStrips>(student, g.input_width, g.input_height, kStripsPerNetwork,
-                                                          FirstLayer::Int8);
+                                                          s1, s2);
       }
       precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
     }

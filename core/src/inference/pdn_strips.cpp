@@ -33,7 +33,7 @@ std::vector<RowRange> split_rows(int rows, int parts) {
 }
 
 Int8PdnStrips::Int8PdnStrips(const std::vector<Int8LayerWeights>& layers, int input_width, int input_height,
-                             int strips, FirstLayer first_layer)
+                             int strips, FirstLayer first_layer, SecondLayer second_layer)
     : width_(input_width), height_(input_height) {
   std::vector<ConvSpec> specs;
   for (const auto& l : layers) check_unpadded(l.spec), specs.push_back(l.spec);
@@ -51,7 +51,7 @@ Int8PdnStrips::Int8PdnStrips(const std::vector<Int8LayerWeights>& layers, int in
       throw Error("PDN strips: rows " + std::to_string(input.begin) + "-" + std::to_string(input.end) +
                   " do not give output rows " + std::to_string(output.begin) + "-" + std::to_string(output.end));
     }
-    auto network = std::make_unique<Int8Pdn>(layers, false, input_width, input.size(), first_layer);
+    auto network = std::make_unique<Int8Pdn>(layers, false, input_width, input.size(), first_layer, second_layer);
     pieces_.push_back({input, output, std::move(network)});
   }
 }

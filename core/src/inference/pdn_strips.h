@@ -36,7 +36,7 @@ class Int8PdnStrips {
   // its output rows cut into `strips`. Throws InvalidArgument for layers with padding and for more strips than
   // output rows.
   Int8PdnStrips(const std::vector<Int8LayerWeights>& layers, int input_width, int input_height, int strips,
-                FirstLayer first_layer);
+                FirstLayer first_layer, SecondLayer second_layer);
   ~Int8PdnStrips();
 
   int strips() const { return int(pieces_.size()); }
