@@ -121,26 +121,53 @@ START_TEST(int8_close_to_fp32) {
 }
 END_TEST
 
+// All 256 red levels in one 16x16 RGB image.
+std::vector<uint8_t> all_red_levels() {
+  std::vector<uint8_t> reds(16 * 16 * 3, 0);
+  for (int i = 0; i < 256; ++i) reds[size_t(i) * 3] = uint8_t(i);
+  return reds;
+}
+
+// The largest distance, in u8 steps of 1 / 255, between a one-channel PDN's output on all_red_levels() and
+// 0.3 x the red level.
+float largest_error_in_steps(const std::vector<core::Int8LayerWeights>& layers, core::FirstLayer first_layer,
+                             core::SecondLayer second_layer = core::SecondLayer::Int8) {
+  core::Int8Pdn pdn(layers, false, 16, 16, first_layer, second_layer);
+  const std::vector<uint8_t> reds = all_red_levels();
+  std::vector<float> result(256);
+  pdn.run(reds.data(), 1, result.data());
+  float largest = 0;
+  for (int i = 0; i < 256; ++i) largest = std::max(largest, std::abs(result[size_t(i)] * 255 - 0.3f * float(i)));
+  return largest;
+}
+
 // Hidden channel 0 is 0.3 R / 255 in u8 steps of 1 / 255 (range 1): pixel R gives 0.3 R steps, so rounding to
 // u8 misses by up to half a step, while the remainder, 16 times finer, leaves at most 1/32 of a step (and the
-// int8 rounding of its weight, 1/16 of the whole step's). All 256 red levels in one 16x16 image.
+// int8 rounding of its weight, 1/16 of the whole step's).
 START_TEST(remainder_keeps_the_fraction_of_a_step_u8_rounding_drops) {
   const core::ConvSpec hidden{"hidden", 3, 1, 1, 1, 0, true, false}, out{"out", 1, 1, 1, 1, 0, false, false};
   const std::vector<core::Int8LayerWeights> layers = {{hidden, {0.3f / 255, 0.0f, 0.0f}, {0.0f}, {1.0f}},
                                                       {out, {1.0f}, {0.0f}, {}}};
-  std::vector<uint8_t> reds(16 * 16 * 3, 0);
-  for (int i = 0; i < 256; ++i) reds[size_t(i) * 3] = uint8_t(i);
-  const auto largest_error_in_steps = [&](core::FirstLayer first_layer) {
-    core::Int8Pdn pdn(layers, false, 16, 16, first_layer);
-    std::vector<float> result(256);
-    pdn.run(reds.data(), 1, result.data());
-    float largest = 0;
-    for (int i = 0; i < 256; ++i) largest = std::max(largest, std::abs(result[size_t(i)] * 255 - 0.3f * float(i)));
-    return largest;
-  };
-  const float rounded = largest_error_in_steps(core::FirstLayer::Fp32);
-  const float with_remainder = largest_error_in_steps(core::FirstLayer::Fp32WithRemainder);
+  const float rounded = largest_error_in_steps(layers, core::FirstLayer::Fp32);
+  const float with_remainder = largest_error_in_steps(layers, core::FirstLayer::Fp32WithRemainder);
   std::printf("largest error in u8 steps: rounded %.4f, with remainder %.4f\n", rounded, with_remainder);
+  ck_assert_msg(rounded > 0.45f, "plain u8 rounding missed by only %f steps", rounded);
+  ck_assert_msg(with_remainder < 0.05f, "with the remainder %f steps off", with_remainder);
+}
+END_TEST
+
+// The same 0.3 R / 255 made in layer 2 of an int8 layer: layer 1 passes R / 255 through exactly (u8 steps of
+// 1 / 255), layer 2 multiplies by 0.3 and rounds to its own u8 steps of 1 / 255, unless it hands on a remainder.
+START_TEST(second_layer_remainder_keeps_the_fraction_of_a_step) {
+  const core::ConvSpec first{"first", 3, 1, 1, 1, 0, true, false}, second{"second", 1, 1, 1, 1, 0, true, false};
+  const core::ConvSpec out{"out", 1, 1, 1, 1, 0, false, false};
+  const std::vector<core::Int8LayerWeights> layers = {{first, {1.0f / 255, 0.0f, 0.0f}, {0.0f}, {1.0f}},
+                                                      {second, {0.3f}, {0.0f}, {1.0f}},
+                                                      {out, {1.0f}, {0.0f}, {}}};
+  const float rounded = largest_error_in_steps(layers, core::FirstLayer::Fp32);
+  const float with_remainder =
+      largest_error_in_steps(layers, core::FirstLayer::Fp32, core::SecondLayer::Int8WithRemainder);
+  std::printf("layer 2, largest error in u8 steps: rounded %.4f, with remainder %.4f\n", rounded, with_remainder);
   ck_assert_msg(rounded > 0.45f, "plain u8 rounding missed by only %f steps", rounded);
   ck_assert_msg(with_remainder < 0.05f, "with the remainder %f steps off", with_remainder);
 }
@@ -287,6 +314,7 @@ int main() {
       {"positive", TESTS(int8_close_to_fp32, channel_quiet_on_normal_images_is_not_clipped,
                          fp32_first_layer_keeps_a_weight_int8_rounds_away,
                          remainder_keeps_the_fraction_of_a_step_u8_rounding_drops,
+                         second_layer_remainder_keeps_the_fraction_of_a_step,
                          remainder_goes_to_the_channels_whose_rounding_weighs_most,
                          per_layer_calibration_of_older_models_gives_every_channel_the_layer_range)},
       {"negative", TESTS(int8_refuses_bad_layers_n, calibration_of_the_wrong_size_is_refused_n,

@@ -111,8 +111,8 @@ END_TEST
 
 START_TEST(strips_of_a_padded_network_are_refused_n) {
   const auto padded = calibrated_layers(Variant::Small, 384, true, 64, 64);
-  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(padded, 64, 64, 2, core::FirstLayer::Int8, core::SecondLayer::Int8); },
-                                      "padding");
+  test::expect_throw<InvalidArgument>(
+      [&] { core::Int8PdnStrips(padded, 64, 64, 2, core::FirstLayer::Int8, core::SecondLayer::Int8); }, "padding");
   const auto padded_specs = core::pdn_layers(Variant::Small, 384, true);
   test::expect_throw<InvalidArgument>([&] { core::pdn_input_rows(padded_specs, {0, 1}); }, "padding");
 }
@@ -120,11 +120,27 @@ END_TEST
 
 START_TEST(more_strips_than_rows_or_none_are_refused_n) {
   const auto layers = calibrated_layers(Variant::Small, 384, false, 64, 64);  // 8 output rows
+  const auto first = core::FirstLayer::Int8;
+  const auto second = core::SecondLayer::Int8;
   for (int strips : {9, 0, -1}) {
-    test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(layers, 64, 64, strips, core::FirstLayer::Int8, core::SecondLayer::Int8); },
+    test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(layers, 64, 64, strips, first, second); },
                                         "strips of 8 output rows");
   }
-  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips({}, 64, 64, 2, core::FirstLayer::Int8, core::SecondLayer::Int8); }, "no layers");
+  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips({}, 64, 64, 2, first, second); }, "no layers");
+}
+END_TEST
+
+START_TEST(strips_with_a_second_layer_remainder_but_two_layers_are_refused_n) {
+  auto layers = calibrated_layers(Variant::Small, 384, false, 64, 64);
+  layers.erase(layers.begin() + 1, layers.end() - 1);  // layer 1 and the output layer
+  layers.back().spec.in_channels = layers.front().spec.out_channels;
+  layers.back().weight.resize(size_t(layers.back().spec.out_channels * layers.back().spec.in_channels *
+                                     layers.back().spec.kernel * layers.back().spec.kernel), 0.01f);
+  test::expect_throw<InvalidArgument>(
+      [&] {
+        core::Int8PdnStrips(layers, 64, 64, 2, core::FirstLayer::Fp32WithRemainder, core::SecondLayer::Int8WithRemainder);
+      },
+      "needs a third layer");
 }
 END_TEST
 
@@ -133,6 +149,7 @@ int main() {
       {"positive",
        TESTS(input_rows_of_output_rows, strips_fill_the_whole_map, side_by_side_maps_equal_layer_by_layer_maps), 300},
       {"negative", TESTS(padded_networks_compute_as_before_n, strips_of_a_padded_network_are_refused_n,
-                         more_strips_than_rows_or_none_are_refused_n), 300},
+                         more_strips_than_rows_or_none_are_refused_n,
+                         strips_with_a_second_layer_remainder_but_two_layers_are_refused_n), 300},
   }, test::Fork::None);
 }

@@ -60,7 +60,7 @@ struct QuantisedLayer {
   std::vector<float> float_weight;  // OIHW; the fp32 first layer only
   std::vector<float> bias;          // in accumulator units (int8) or real units (fp32)
   std::vector<float> output_scale;  // per output channel, int8 layers
-  bool hidden;                      // u8 output with ReLU; else fp32 output
+  bool hidden;                      // ReLU and a u8 hand-off; else the fp32 output layer
   std::vector<float> u8_scale;      // per output channel: rounded to u8 after the pooling, by our own step
   std::vector<int> remainder_channels;  // with u8_scale: channels that also hand on their rounding remainder
   bool fp32() const { return !float_weight.empty(); }
