@@ -184,6 +184,8 @@ START_TEST(remainder_goes_to_the_channels_whose_rounding_weighs_most) {
   std::vector<int> expected = {0};
   for (int c = 5; c < 20; ++c) expected.push_back(c);
   ck_assert_msg(chosen == expected, "chose %zu channels, first %d", chosen.size(), chosen.empty() ? -1 : chosen[0]);
+  ck_assert(core::channels_with_remainder({next, weight, {0.0f, 0.0f}, {}}, units, 2) == (std::vector<int>{0, 19}));
+  ck_assert(core::channels_with_remainder({next, weight, {0.0f, 0.0f}, {}}, units, 0).empty());
   const core::ConvSpec narrow{"narrow", 3, 1, 1, 1, 0, true, false};  // fewer than 16 channels: all of them
   ck_assert(core::channels_with_remainder({narrow, {1.0f, 2.0f, 3.0f}, {0.0f}, {}}, {1.0f, 1.0f, 1.0f}) ==
             (std::vector<int>{0, 1, 2}));

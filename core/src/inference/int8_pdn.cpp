@@ -21,7 +21,7 @@ namespace efficientad::detail {
 
 bool Int8Pdn::available() { return EFFICIENTAD_HAVE_ONEDNN != 0; }
 
-std::vector<int> channels_with_remainder(const Int8LayerWeights& next, const std::vector<float>& units) {
+std::vector<int> channels_with_remainder(const Int8LayerWeights& next, const std::vector<float>& units, int count) {
   const auto ic = size_t(next.spec.in_channels), taps = size_t(next.spec.kernel) * size_t(next.spec.kernel);
   if (units.size() != ic || next.weight.size() != size_t(next.spec.out_channels) * ic * taps) {
     throw InvalidArgument("int8 PDN: layer " + next.spec.name + " has weights of the wrong size");
@@ -31,7 +31,7 @@ std::vector<int> channels_with_remainder(const Int8LayerWeights& next, const std
   std::vector<int> order(ic);
   std::iota(order.begin(), order.end(), 0);
   for (size_t c = 0; c < ic; ++c) noise[c] *= double(units[c]) * units[c];
-  const size_t kept = std::min(ic, size_t(kRemainderChannels));
+  const size_t kept = std::min(ic, size_t(std::max(count, 0)));
   std::partial_sort(order.begin(), order.begin() + long(kept), order.end(),
                     [&](int a, int b) { return noise[size_t(a)] > noise[size_t(b)]; });
   order.resize(kept);
@@ -140,7 +140,7 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
     const bool with_remainder = i == 1 && second_layer == SecondLayer::Int8WithRemainder;
     if (with_remainder) {  // writes real units; rounded to `units` after the pooling
       q.u8_scale = reciprocals(units);
-      q.remainder_channels = channels_with_remainder(layers[2], units);
+      q.remainder_channels = channels_with_remainder(layers[2], units, kSecondLayerRemainderChannels);
     }
     q.spec.in_channels = int(in_channels);
     const int64_t per_output = in_channels * taps;

@@ -25,12 +25,15 @@ namespace efficientad::detail {
 // all of it for 1/8 more MACs in layer 2.
 enum class FirstLayer { Int8, Fp32, Fp32WithRemainder };
 // SecondLayer::Int8WithRemainder: the second layer's int8 convolution writes fp32, which is pooled before it is
-// rounded to u8, and its kRemainderChannels channels whose rounding weighs most in layer 3 hand on a remainder
-// as the first layer's do. With the first layer's remainder in place, the teacher's layer-2 hand-off was most
+// rounded to u8, and its kSecondLayerRemainderChannels channels whose rounding weighs most in layer 3 hand on
+// a remainder as the first layer's do. With the first layer's remainder in place, the teacher's layer-2 hand-off was most
 // of the local map's int8 error left on a battery_weld model: this took it from 5.0 % to 1.9 % of the map
 // (tests/bench/int8_error_budget.cpp).
 enum class SecondLayer { Int8, Int8WithRemainder };
 constexpr int kRemainderChannels = 16;  // one AVX-512 block of u8 channels
+// Layer 2's: its remainder channels cost only layer-3 MACs (1/8 more with 32); 32 instead of 16 took the AU-PRO@30
+// gap to exact from 1.2 to 1.0 points on a battery_weld model, 0.1 to 0.0 on magnetic_tile (docs/RESULTS.md).
+constexpr int kSecondLayerRemainderChannels = 32;
 constexpr float kRemainderSteps = 16.0f;
 
 struct Int8LayerWeights {
@@ -42,8 +45,9 @@ struct Int8LayerWeights {
 
 // The first layer's output channels whose u8 rounding adds the most noise to the next layer: largest
 // sum over outputs and taps of weight^2 x step^2, steps being `units` (its activation range / 255); at most
-// kRemainderChannels, in increasing order.
-std::vector<int> channels_with_remainder(const Int8LayerWeights& next, const std::vector<float>& units);
+// `count` (default kRemainderChannels), in increasing order.
+std::vector<int> channels_with_remainder(const Int8LayerWeights& next, const std::vector<float>& units,
+                                         int count = kRemainderChannels);
 
 class Int8Pdn {
  public:
