@@ -91,7 +91,8 @@ at::Tensor simulated_pdn(const Pdn& net, const std::vector<std::vector<float>>& 
     remainder = at::Tensor();
     if ((r.remainder >> i & 1) && (r.handed_on >> i & 1)) {
       const Int8LayerWeights next{net.layers[i + 1].spec, values_of(net.layers[i + 1].weight), {}, {}};
-      remainder = at::tensor(channels_with_remainder(next, values_of(units)), at::kLong);
+      const int count = i == 0 ? kRemainderChannels : kSecondLayerRemainderChannels;  // as fast mode hands on
+      remainder = at::tensor(channels_with_remainder(next, values_of(units), count), at::kLong);
     }
     if (r.handed_on >> i & 1) x = handed_on(x, units, remainder);
     input_units = units;

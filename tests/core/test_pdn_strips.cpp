@@ -136,11 +136,10 @@ START_TEST(strips_with_a_second_layer_remainder_but_two_layers_are_refused_n) {
   layers.back().spec.in_channels = layers.front().spec.out_channels;
   layers.back().weight.resize(size_t(layers.back().spec.out_channels * layers.back().spec.in_channels *
                                      layers.back().spec.kernel * layers.back().spec.kernel), 0.01f);
-  test::expect_throw<InvalidArgument>(
-      [&] {
-        core::Int8PdnStrips(layers, 64, 64, 2, core::FirstLayer::Fp32WithRemainder, core::SecondLayer::Int8WithRemainder);
-      },
-      "needs a third layer");
+  const auto first = core::FirstLayer::Fp32WithRemainder;
+  const auto second = core::SecondLayer::Int8WithRemainder;
+  test::expect_throw<InvalidArgument>([&] { core::Int8PdnStrips(layers, 64, 64, 2, first, second); },
+                                      "needs a third layer");
 }
 END_TEST
 

@@ -58,7 +58,6 @@ size_t files_in(const std::string& dir) {
   return n;
 }
 
-
 }  // namespace
 
 START_TEST(trains_and_writes_a_complete_model) {

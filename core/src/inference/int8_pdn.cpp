@@ -67,10 +67,13 @@ struct QuantisedLayer {
   bool rounds_after_pool() const { return !u8_scale.empty(); }
 };
 
-std::vector<float> reciprocals(const std::vector<float>& units) {
-  std::vector<float> r(units.size());
-  for (size_t i = 0; i < units.size(); ++i) r[i] = 1.0f / units[i];
-  return r;
+// Makes q round its pooled fp32 output to u8 steps of `units` itself, its `remainders` channels whose rounding
+// weighs most in `next` handing on their remainder (channels_with_remainder).
+void round_after_pool(QuantisedLayer& q, const std::vector<float>& units, const Int8LayerWeights& next,
+                      int remainders) {
+  q.u8_scale.resize(units.size());
+  for (size_t i = 0; i < units.size(); ++i) q.u8_scale[i] = 1.0f / units[i];
+  q.remainder_channels = channels_with_remainder(next, units, remainders);
 }
 
 // The real value of one u8 step of each output channel of a hidden layer; 1 for the fp32 output layer.
@@ -126,8 +129,8 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
     }
     const std::vector<float> units = output_units(l, i + 1 < layers.size());
     if (i == 0 && first_layer != FirstLayer::Int8 && layers.size() > 1) {  // its u8 output steps are `units`
-      QuantisedLayer q{l.spec, {}, l.weight, l.bias, {}, true, reciprocals(units), {}};
-      if (first_layer == FirstLayer::Fp32WithRemainder) q.remainder_channels = channels_with_remainder(layers[1], units);
+      QuantisedLayer q{l.spec, {}, l.weight, l.bias, {}, true, {}, {}};
+      round_after_pool(q, units, layers[1], first_layer == FirstLayer::Fp32WithRemainder ? kRemainderChannels : 0);
       remainder = q.remainder_channels;
       out.push_back(std::move(q));
       input_units = units;
@@ -138,10 +141,7 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
     QuantisedLayer q{l.spec, std::vector<int8_t>(w.size()), {}, std::vector<float>(size_t(oc)),
                      std::vector<float>(size_t(oc)), i + 1 < layers.size(), {}, {}};
     const bool with_remainder = i == 1 && second_layer == SecondLayer::Int8WithRemainder;
-    if (with_remainder) {  // writes real units; rounded to `units` after the pooling
-      q.u8_scale = reciprocals(units);
-      q.remainder_channels = channels_with_remainder(layers[2], units, kSecondLayerRemainderChannels);
-    }
+    if (with_remainder) round_after_pool(q, units, layers[2], kSecondLayerRemainderChannels);  // writes real units
     q.spec.in_channels = int(in_channels);
     const int64_t per_output = in_channels * taps;
     for (int64_t o = 0; o < oc; ++o) {
