@@ -31,6 +31,9 @@ const char* const kEvalUsage =
     "  --mode fast|exact      inference mode (default fast)\n"
     "  --convolutions winograd|direct\n"
     "                         fp32 convolutions as Winograd products (default) or direct, as the paper's code\n"
+    "  --autoencoder int8|float\n"
+    "                         fast mode's autoencoder decoder in int8 (default, models trained since it) or in\n"
+    "                         bf16/fp32 as the rest of it\n"
     "  --threshold X          decision threshold (default: the model's calibrated one)\n"
     "  --quiet                no progress\n"
     "training options (with --steps):\n";
@@ -62,7 +65,7 @@ class PrivateFolder {
 
 int eval_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = kTrainingOptionNames;
-  options.insert({"data", "model", "output", "mode", "convolutions", "threshold"});
+  options.insert({"data", "model", "output", "mode", "convolutions", "autoencoder", "threshold"});
   std::set<std::string> flags = kTrainingFlagNames;
   flags.insert("heatmaps");
   const Args args(argv, options, flags);
@@ -85,6 +88,7 @@ int eval_command(const std::vector<std::string>& argv) {
   DetectorOptions detector_options;
   detector_options.mode = args.get_parsed("mode", "fast", parse_mode);
   detector_options.convolutions = args.get_parsed("convolutions", "winograd", parse_convolutions);
+  detector_options.autoencoder = args.get_parsed("autoencoder", "int8", parse_fast_autoencoder);
   if (model.empty()) {
     const TrainOptions training = training_options_from(args);
     if (output.empty()) scratch = std::make_unique<PrivateFolder>();

@@ -27,6 +27,9 @@ const char* const kInferUsage =
     "  --mode fast|exact      fast (default) or exact fp32 inference\n"
     "  --convolutions winograd|direct\n"
     "                         fp32 convolutions as Winograd products (default) or direct, as the paper's code\n"
+    "  --autoencoder int8|float\n"
+    "                         fast mode's autoencoder decoder in int8 (default, models trained since it) or in\n"
+    "                         bf16/fp32 as the rest of it\n"
     "  --threshold X          decision threshold (default: the model's calibrated one)\n"
     "  --batch N              images per network call (default 1)\n"
     "  --device auto|cpu|cuda where to run (default auto)\n"
@@ -133,7 +136,7 @@ class InferReport {
 }  // namespace
 
 int infer_command(const std::vector<std::string>& argv) {
-  const Args args(argv, {"model", "output", "mode", "convolutions", "threshold", "batch", "device", "threads"},
+  const Args args(argv, {"model", "output", "mode", "convolutions", "autoencoder", "threshold", "batch", "device", "threads"},
                   {"no-heatmaps", "fail-on-anomaly"});
   const std::string model = args.get("model");
   if (model.empty()) throw UsageError("give --model MODEL");
@@ -145,6 +148,7 @@ int infer_command(const std::vector<std::string>& argv) {
   DetectorOptions options;
   options.mode = args.get_parsed("mode", "fast", parse_mode);
   options.convolutions = args.get_parsed("convolutions", "winograd", parse_convolutions);
+  options.autoencoder = args.get_parsed("autoencoder", "int8", parse_fast_autoencoder);
   options.device = args.get_parsed("device", "auto", parse_device);
   options.threads = int(args.get_int("threads", 0, 0, 1024));
   Detector detector(model, options);

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include "check_compat.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -72,6 +73,8 @@ START_TEST(round_trip_keeps_everything) {
   ck_assert(at::equal(a.nets.autoencoder.decoder[7].bias, b.nets.autoencoder.decoder[7].bias));
   ck_assert(at::equal(a.nets.teacher_std, b.nets.teacher_std));
   ck_assert(at::equal(a.nets.student_activation_max, b.nets.student_activation_max));
+  ck_assert_int_eq(b.nets.decoder_activation_max.numel(), 7 * 64);  // the int8 decoder's calibration
+  ck_assert(at::equal(a.nets.decoder_activation_max, b.nets.decoder_activation_max));
   ck_assert_float_eq(a.info.quantiles.ae_b, b.info.quantiles.ae_b);
   ck_assert_float_eq(a.info.threshold, b.info.threshold);
   ck_assert_str_eq(a.info.provenance.teacher_origin.c_str(), b.info.provenance.teacher_origin.c_str());
@@ -138,7 +141,19 @@ START_TEST(wrong_shapes_and_tensors_n) {
         t.shape = {128, 3, 2, 8};
       },
       "needs 128x3x4x4");
-  expect_edit_rejected([](Container& c) { c.tensors.pop_back(); }, "is missing");
+  expect_edit_rejected(
+      [](Container& c) {
+        c.tensors.erase(std::find_if(c.tensors.begin(), c.tensors.end(),
+                                     [](const TensorRecord& t) { return t.name == "teacher_mean"; }));
+      },
+      "'teacher_mean' is missing");
+  expect_edit_rejected(  // optional, but when present per channel of dec1..dec7
+      [](Container& c) {
+        auto& t = tensor(c, "autoencoder.activation_max");
+        t.shape = {7};
+        t.values.resize(7);
+      },
+      "'autoencoder.activation_max' has shape 7 but an EfficientAD-S model needs 448");
   expect_edit_rejected(  // neither per channel (640) nor per layer (3)
       [](Container& c) {
         auto& t = tensor(c, "teacher.activation_max");
@@ -169,6 +184,23 @@ START_TEST(per_layer_activation_maxima_still_load) {
 }
 END_TEST
 
+// Models written before the int8 decoder lack its calibration: still loaded, their fast mode keeps the float
+// autoencoder.
+START_TEST(models_before_the_int8_decoder_still_load) {
+  Container c = read_container(model_path);
+  const auto before = c.tensors.size();
+  c.tensors.erase(std::remove_if(c.tensors.begin(), c.tensors.end(),
+                                 [](const TensorRecord& t) { return t.name == "autoencoder.activation_max"; }),
+                  c.tensors.end());
+  ck_assert_uint_eq(c.tensors.size(), before - 1);
+  write_container(folder + "/older.efad", c);
+  const LoadedModel m = load_model(folder + "/older.efad");
+  ck_assert(!m.nets.decoder_activation_max.defined());
+  save_model(folder + "/older_copy.efad", m.nets, m.info);  // and saved again without it
+  ck_assert(!read_container(folder + "/older_copy.efad").has_tensor("autoencoder.activation_max"));
+}
+END_TEST
+
 START_TEST(inconsistent_header_values_n) {
   expect_edit_rejected([](Container& c) { c.header["variant"] = "XL"; }, "unknown variant");
   expect_edit_rejected([](Container& c) { c.header.erase("threshold"); }, "'threshold' is missing");
@@ -196,6 +228,8 @@ START_TEST(invalid_statistics_n) {
   expect_edit_rejected([](Container& c) { tensor(c, "teacher_std").values[5] = 0.0f; }, "teacher_std holds a non-positive");
   expect_edit_rejected([](Container& c) { tensor(c, "teacher_std").values[0] = -1.0f; }, "non-positive");
   expect_edit_rejected([](Container& c) { tensor(c, "student.activation_max").values[1] = 0.0f; }, "activation_max");
+  expect_edit_rejected([](Container& c) { tensor(c, "autoencoder.activation_max").values[70] = -2.0f; },
+                       "autoencoder.activation_max holds a non-positive value");
 }
 END_TEST
 
@@ -219,7 +253,8 @@ END_TEST
 
 int main() {
   return test::run_cases("model_file", {
-      {"positive", TESTS(round_trip_keeps_everything, teacher_round_trip, per_layer_activation_maxima_still_load), 0, setup, teardown},
+      {"positive", TESTS(round_trip_keeps_everything, teacher_round_trip, per_layer_activation_maxima_still_load,
+                         models_before_the_int8_decoder_still_load), 0, setup, teardown},
       {"negative", TESTS(truncated_and_flipped_model_files_n, wrong_shapes_and_tensors_n, inconsistent_header_values_n,
                    invalid_statistics_n, teacher_of_wrong_kind_or_variant_n), 0, setup, teardown},
   }, test::Fork::None);

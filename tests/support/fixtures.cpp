@@ -69,6 +69,7 @@ efficientad::detail::Networks random_networks(const efficientad::ModelGeometry& 
   const at::Tensor sample = imagenet_normalize(at::cat({noise, blobs}));
   n.teacher_activation_max = hidden_activation_max(n.teacher, sample);
   n.student_activation_max = hidden_activation_max(n.student, sample);
+  n.decoder_activation_max = decoder_activation_max(n.autoencoder, sample);
   return n;
 }
 

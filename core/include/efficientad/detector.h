@@ -18,6 +18,7 @@ struct DetectorOptions {
   // thread on a busy core holds every layer up: see docs/RESULTS.md, "Shared cores").
   int threads = 0;
   Convolutions convolutions = Convolutions::Winograd;
+  FastAutoencoder autoencoder = FastAutoencoder::Int8;
 };
 
 class Detector {

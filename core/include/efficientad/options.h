@@ -22,6 +22,13 @@ enum class Convolutions { Winograd, Direct };
 const char* convolutions_name(Convolutions convolutions);
 Convolutions parse_convolutions(const std::string& text);  // "winograd", "direct"; throws InvalidArgument
 
+// Fast mode's autoencoder on a CPU with oneDNN. Int8: its largest decoder layers (dec5..dec8, 90 % of its MACs)
+// in 8 bits, where the model carries their calibration (models trained since the int8 decoder); the encoder and
+// the small decoder layers in the float dtype below. Float: all of it in bf16 where bf16 outruns fp32, else fp32.
+enum class FastAutoencoder { Int8, Float };
+const char* fast_autoencoder_name(FastAutoencoder autoencoder);
+FastAutoencoder parse_fast_autoencoder(const std::string& text);  // "int8", "float"; throws InvalidArgument
+
 // Training and distillation arithmetic. Exact: fp32. Fast: bf16 autocast where bf16 outruns fp32 (cpu_bf16_outruns_fp32).
 enum class Precision { Exact, Fast };
 const char* precision_name(Precision precision);

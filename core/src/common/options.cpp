@@ -43,6 +43,17 @@ Convolutions parse_convolutions(const std::string& text) {
   throw InvalidArgument("unknown convolutions '" + text + "': use winograd or direct");
 }
 
+const char* fast_autoencoder_name(FastAutoencoder autoencoder) {
+  return autoencoder == FastAutoencoder::Int8 ? "int8" : "float";
+}
+
+FastAutoencoder parse_fast_autoencoder(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "int8") return FastAutoencoder::Int8;
+  if (t == "float") return FastAutoencoder::Float;
+  throw InvalidArgument("unknown autoencoder precision '" + text + "': use int8 or float");
+}
+
 const char* precision_name(Precision precision) { return precision == Precision::Exact ? "exact" : "fast"; }
 
 Precision parse_precision(const std::string& text) {

@@ -40,6 +40,7 @@ Networks random_networks(const ModelGeometry& g) {
   const at::Tensor sample = detail::imagenet_normalize(at::rand({1, 3, g.input_height, g.input_width}));
   n.teacher_activation_max = detail::hidden_activation_max(n.teacher, sample);
   n.student_activation_max = detail::hidden_activation_max(n.student, sample);
+  n.decoder_activation_max = detail::decoder_activation_max(n.autoencoder, sample);
   return n;
 }
 
@@ -195,12 +196,16 @@ double peak_gmacs(const detail::CpuPeak& peak, bool int8, at::ScalarType float_d
 }
 
 // Milliseconds per image if every convolution ran at the CPU's peak for its dtype (the PDNs in int8 or the float
-// dtype, the autoencoder in the float dtype); -1 where a needed peak was not measured.
+// dtype, ae_int8_macs of the autoencoder's in int8, the rest of it in the float dtype); -1 where a needed peak was
+// not measured.
 double floor_ms(const detail::NetworkMacs& macs, const detail::CpuPeak& peak, bool pdns_int8,
-                at::ScalarType float_dtype) {
+                at::ScalarType float_dtype, int64_t ae_int8_macs) {
   const double pdn_rate = peak_gmacs(peak, pdns_int8, float_dtype), ae_rate = peak_gmacs(peak, false, float_dtype);
-  if (pdn_rate <= 0 || ae_rate <= 0) return -1;
-  return 1e-6 * (double(macs.teacher + macs.student) / pdn_rate + double(macs.autoencoder) / ae_rate);
+  const double int8_rate = peak_gmacs(peak, true, float_dtype);
+  if (pdn_rate <= 0 || ae_rate <= 0 || (ae_int8_macs > 0 && int8_rate <= 0)) return -1;
+  const double ae_int8 = ae_int8_macs > 0 ? double(ae_int8_macs) / int8_rate : 0.0;
+  return 1e-6 * (double(macs.teacher + macs.student) / pdn_rate + double(macs.autoencoder - ae_int8_macs) / ae_rate +
+                 ae_int8);
 }
 
 std::string work_line(const detail::NetworkMacs& macs, const detail::CpuPeak& peak, int threads) {
@@ -226,6 +231,7 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     bool pdns_int8;               // the dtypes it runs the convolutions in, for its fraction of the CPU's peak
     at::ScalarType float_dtype;
     bool winograd = false;
+    bool decoder_int8 = false;
   };
   std::vector<Path> paths;
   std::unique_ptr<detail::MapComputer> exact_direct;
@@ -252,7 +258,16 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     }
   }
   paths.push_back({"fast (" + fast.precision() + ")", [&] { return optimised_combined(fast.compute(s.images), s.info); },
-                   fast.runs_int8(), fast.float_dtype(), fast.runs_winograd()});
+                   fast.runs_int8(), fast.float_dtype(), fast.runs_winograd(), fast.runs_int8_decoder()});
+  // The int8 decoder is a choice too (--autoencoder): time the float autoencoder beside it.
+  std::unique_ptr<detail::MapComputer> fast_float_ae;
+  if (fast.runs_int8_decoder()) {
+    fast_float_ae = std::make_unique<detail::MapComputer>(s.nets, Mode::Fast, device, std::nullopt,
+                                                          Convolutions::Winograd, FastAutoencoder::Float);
+    paths.push_back({"fast, float autoencoder (" + fast_float_ae->precision() + ")",
+                     [&] { return optimised_combined(fast_float_ae->compute(s.images), s.info); },
+                     fast_float_ae->runs_int8(), fast_float_ae->float_dtype(), fast_float_ae->runs_winograd()});
+  }
   // Where the CPU has bf16 instructions, fast mode's float dtype is a choice (cpu_bf16_outruns_fp32): time the
   // one not taken as well, so that every run shows whether the choice holds on this CPU.
   std::unique_ptr<detail::MapComputer> fast_other;
@@ -285,7 +300,9 @@ std::vector<BenchmarkRow> inference_rows(const BenchmarkOptions& o, const Subjec
     BenchmarkRow row{paths[p].name, total[p] / o.iterations / o.batch, -1,
                      have_naive && p > 0 ? max_relative_diff(outputs[p], outputs[0]) : -1, peak_mb[p]};
     if (have_naive) row.ratio = row.mean_ms / (total[0] / o.iterations / o.batch);
-    const double floor = floor_ms(macs, peak, paths[p].pdns_int8, paths[p].float_dtype);
+    const int64_t ae_int8_macs =
+        paths[p].decoder_int8 ? detail::decoder_macs_from(s.nets.geometry, detail::kInt8DecoderFirstLayer) : 0;
+    const double floor = floor_ms(macs, peak, paths[p].pdns_int8, paths[p].float_dtype, ae_int8_macs);
     if (device == Device::Cpu && floor > 0) row.peak_fraction = floor / row.mean_ms;
     row.winograd = paths[p].winograd;
     rows.push_back(row);

@@ -39,7 +39,7 @@ Detector::Detector(const std::string& model_path, const DetectorOptions& options
     }
     impl_->model = detail::load_model(model_path);
     impl_->maps = std::make_unique<detail::MapComputer>(impl_->model.nets, options.mode, impl_->device,
-                                                        std::nullopt, options.convolutions);
+                                                        std::nullopt, options.convolutions, options.autoencoder);
     impl_->threshold = calibrated_threshold();
   });
 }

@@ -1,12 +1,9 @@
 #include "inference/int8_pdn.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <functional>
 #include <numeric>
 #include <string>
-#include <unordered_map>
 
 #include "config.h"
 #include "efficientad/errors.h"
@@ -14,7 +11,7 @@
 #if EFFICIENTAD_HAVE_ONEDNN
 #include <omp.h>
 
-#include <oneapi/dnnl/dnnl.hpp>
+#include "inference/onednn_chain.h"
 #endif
 
 namespace efficientad::detail {
@@ -51,22 +48,6 @@ using tag = memory::format_tag;
 // once the normalisation lives in the first layer's weights.
 constexpr uint8_t kMeanPixel[3] = {124, 116, 104};
 
-// One layer in integer form. oneDNN computes dst = output_scale[oc] * (sum(src_u8 * weight_s8) + bias[oc]).
-// An fp32 first layer (FirstLayer::Fp32) keeps float_weight and a bias in real units. A layer with u8_scale
-// writes fp32 in real units instead of u8; pooled in fp32, that is rounded to u8 steps of 1 / u8_scale[oc].
-struct QuantisedLayer {
-  ConvSpec spec;
-  std::vector<int8_t> weight;       // OIHW; empty for the fp32 first layer
-  std::vector<float> float_weight;  // OIHW; the fp32 first layer only
-  std::vector<float> bias;          // in accumulator units (int8) or real units (fp32)
-  std::vector<float> output_scale;  // per output channel, int8 layers
-  bool hidden;                      // ReLU and a u8 hand-off; else the fp32 output layer
-  std::vector<float> u8_scale;      // per output channel: rounded to u8 after the pooling, by our own step
-  std::vector<int> remainder_channels;  // with u8_scale: channels that also hand on their rounding remainder
-  bool fp32() const { return !float_weight.empty(); }
-  bool rounds_after_pool() const { return !u8_scale.empty(); }
-};
-
 // Makes q round its pooled fp32 output to u8 steps of `units` itself, its `remainders` channels whose rounding
 // weighs most in `next` handing on their remainder (channels_with_remainder).
 void round_after_pool(QuantisedLayer& q, const std::vector<float>& units, const Int8LayerWeights& next,
@@ -76,42 +57,8 @@ void round_after_pool(QuantisedLayer& q, const std::vector<float>& units, const 
   q.remainder_channels = channels_with_remainder(next, units, remainders);
 }
 
-// The real value of one u8 step of each output channel of a hidden layer; 1 for the fp32 output layer.
-std::vector<float> output_units(const Int8LayerWeights& l, bool hidden) {
-  const auto oc = size_t(l.spec.out_channels);
-  if (!hidden) return std::vector<float>(oc, 1.0f);
-  if (l.activation_range.size() != oc) {
-    throw InvalidArgument("int8 PDN: layer " + l.spec.name + " is not calibrated (needs one range per channel)");
-  }
-  std::vector<float> units(oc);
-  for (size_t o = 0; o < oc; ++o) {
-    if (!(l.activation_range[o] > 0)) throw InvalidArgument("int8 PDN: layer " + l.spec.name + " is not calibrated");
-    units[o] = l.activation_range[o] / 255.0f;
-  }
-  return units;
-}
-
-// Layer l's weights, each input channel c times input_units[c] (the real value of its u8 step); the channels in
-// `remainder` arrive a second time after the others, in steps kRemainderSteps times finer. Sets in_channels.
-std::vector<float> folded_weights(const Int8LayerWeights& l, const std::vector<float>& input_units,
-                                  const std::vector<int>& remainder, int64_t& in_channels) {
-  const int64_t oc = l.spec.out_channels, ic = l.spec.in_channels, taps = int64_t(l.spec.kernel) * l.spec.kernel;
-  in_channels = ic + int64_t(remainder.size());
-  std::vector<float> w(size_t(oc * in_channels * taps));
-  for (int64_t o = 0; o < oc; ++o) {
-    for (int64_t c = 0; c < in_channels; ++c) {
-      const int64_t source = c < ic ? c : remainder[size_t(c - ic)];
-      const float unit = input_units[size_t(source)] / (c < ic ? 1.0f : kRemainderSteps);
-      for (int64_t t = 0; t < taps; ++t) {
-        w[size_t((o * in_channels + c) * taps + t)] = l.weight[size_t((o * ic + source) * taps + t)] * unit;
-      }
-    }
-  }
-  return w;
-}
-
-// Input channel c of a layer arrives as u8 in steps of input_units[c]: conv(W, x) == conv(W * unit, x_u8), so the
-// units move into the weights, which are then quantised per output channel.
+// The PDN's layers in integer form, each reading the previous one's u8 steps (quantise_layer); the first reads raw
+// pixels, in int8 or fp32 (first_layer).
 std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers, FirstLayer first_layer,
                                      SecondLayer second_layer) {
   if (second_layer == SecondLayer::Int8WithRemainder && layers.size() < 3) {
@@ -136,24 +83,9 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
       input_units = units;
       continue;
     }
-    int64_t in_channels = ic;
-    const std::vector<float> w = folded_weights(l, input_units, remainder, in_channels);
-    QuantisedLayer q{l.spec, std::vector<int8_t>(w.size()), {}, std::vector<float>(size_t(oc)),
-                     std::vector<float>(size_t(oc)), i + 1 < layers.size(), {}, {}};
-    const bool with_remainder = i == 1 && second_layer == SecondLayer::Int8WithRemainder;
-    if (with_remainder) round_after_pool(q, units, layers[2], kSecondLayerRemainderChannels);  // writes real units
-    q.spec.in_channels = int(in_channels);
-    const int64_t per_output = in_channels * taps;
-    for (int64_t o = 0; o < oc; ++o) {
-      const auto first = w.begin() + o * per_output, last = first + per_output;
-      const float largest = std::accumulate(first, last, 0.0f, [](float m, float v) { return std::max(m, std::abs(v)); });
-      const float weight_unit = largest > 0 ? largest / 127.0f : 1.0f;
-      for (int64_t k = 0; k < per_output; ++k) {
-        q.weight[size_t(o * per_output + k)] = int8_t(std::lround(std::clamp(first[k] / weight_unit, -127.0f, 127.0f)));
-      }
-      q.bias[size_t(o)] = l.bias[size_t(o)] / weight_unit;
-      q.output_scale[size_t(o)] = with_remainder ? weight_unit : weight_unit / units[size_t(o)];
-    }
+    const bool with_remainder = i == 1 && second_layer == SecondLayer::Int8WithRemainder;  // writes real units
+    QuantisedLayer q = quantise_layer(l, input_units, remainder, units, i + 1 < layers.size(), with_remainder);
+    if (with_remainder) round_after_pool(q, units, layers[2], kSecondLayerRemainderChannels);
     remainder = q.remainder_channels;
     out.push_back(std::move(q));
     input_units = units;
@@ -164,130 +96,40 @@ std::vector<QuantisedLayer> quantise(const std::vector<Int8LayerWeights>& layers
 }  // namespace
 
 struct Int8Pdn::Impl {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
+  OnednnChain chain;
   std::vector<QuantisedLayer> layers;
   bool padding;
   int width, height;
 
-  // Primitives and buffers for `built_count` images on `built_threads` OpenMP threads (oneDNN fixes a
-  // primitive's thread split when it is created).
+  // The chain and buffers for `built_count` images on `built_threads` OpenMP threads.
   int built_count = 0, built_threads = 0;
-  std::vector<std::function<void()>> steps;
   memory input, output;
   std::vector<uint8_t> padded_images;
 
   int first_padding() const { return padding ? int(layers.front().spec.padding) : 0; }
 
   void build(int count) {
-    steps.clear();
+    chain.clear();
     const int pad = first_padding();  // applied by copying into a mean-filled buffer, see run()
-    input = memory({{count, 3, height + 2 * pad, width + 2 * pad}, dt::u8, tag::nhwc}, engine, DNNL_MEMORY_NONE);
+    input = memory({{count, 3, height + 2 * pad, width + 2 * pad}, dt::u8, tag::nhwc}, chain.engine, DNNL_MEMORY_NONE);
     memory current = input;
     for (size_t i = 0; i < layers.size(); ++i) {
       const QuantisedLayer& l = layers[i];
       const memory::dim p = i == 0 ? 0 : l.spec.padding;
+      const memory::dim pool_padding = pdn_pool_padding(padding);
       if (l.rounds_after_pool()) {  // fp32 output, pooled, then rounded (with remainders) by our own steps
-        current = append_conv(l, l.fp32() ? append_reorder(current, dt::f32, {}) : current, p, dt::f32);
-        if (l.spec.avg_pool) current = append_pool(current);
-        current = l.remainder_channels.empty() ? append_reorder(current, dt::u8, l.u8_scale)
-                                               : append_u8_with_remainder(current, l);
+        current = chain.append_conv(l, l.fp32() ? chain.append_reorder(current, dt::f32, {}) : current, p, dt::f32);
+        if (l.spec.avg_pool) current = chain.append_pool(current, pool_padding);
+        current = l.remainder_channels.empty() ? chain.append_reorder(current, dt::u8, l.u8_scale)
+                                               : chain.append_u8_with_remainder(current, l);
         continue;
       }
-      current = append_conv(l, current, p, l.hidden ? dt::u8 : dt::f32);
-      if (l.spec.avg_pool) current = append_pool(current);
+      current = chain.append_conv(l, current, p, l.hidden ? dt::u8 : dt::f32);
+      if (l.spec.avg_pool) current = chain.append_pool(current, pool_padding);
     }
     output = current;
     built_count = count;
     built_threads = omp_get_max_threads();
-  }
-
-  // src -> conv (+ ReLU for hidden layers) -> a new dst of type `dst_type`; int8 layers scale per output channel.
-  memory append_conv(const QuantisedLayer& l, const memory& src, memory::dim p, dt dst_type) {
-    const memory::dims in = src.get_desc().dims();
-    const memory::dim k = l.spec.kernel, oc = l.spec.out_channels;
-    const memory::desc dst_md({in[0], oc, in[2] + 2 * p - k + 1, in[3] + 2 * p - k + 1}, dst_type, tag::nhwc);
-    const memory::desc weight_md({oc, in[1], k, k}, l.fp32() ? dt::f32 : dt::s8, tag::any);
-    const memory::desc bias_md({oc}, dt::f32, tag::x);
-    dnnl::primitive_attr attr;
-    if (!l.fp32()) attr.set_output_scales(1 << 1, l.output_scale);
-    if (l.hidden) {
-      dnnl::post_ops relu;
-      relu.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-      attr.set_post_ops(relu);
-    }
-    const dnnl::convolution_forward::primitive_desc pd(
-        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                        src.get_desc(), weight_md, bias_md, dst_md, {1, 1}, {p, p}, {p, p}),
-        attr, engine);
-    void* plain = l.fp32() ? static_cast<void*>(const_cast<float*>(l.float_weight.data()))
-                           : static_cast<void*>(const_cast<int8_t*>(l.weight.data()));
-    memory plain_weights({{oc, in[1], k, k}, l.fp32() ? dt::f32 : dt::s8, tag::oihw}, engine, plain);
-    memory weights(pd.weights_desc(), engine);
-    dnnl::reorder(plain_weights, weights).execute(stream, plain_weights, weights);
-    memory bias(bias_md, engine, const_cast<float*>(l.bias.data()));
-    memory dst = l.hidden ? memory(dst_md, engine) : memory(dst_md, engine, DNNL_MEMORY_NONE);  // output: run()'s
-    append_primitive(dnnl::convolution_forward(pd),
-                     {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
-    return dst;
-  }
-
-  // 2x2 average pooling, stride 2, in src's data type. PyTorch's AvgPool2d counts padding zeros
-  // (count_include_pad) and drops a trailing odd row/column.
-  memory append_pool(const memory& src) {
-    const memory::dims in = src.get_desc().dims();
-    const memory::dim pp = pdn_pool_padding(padding), h = in[2], w = in[3];
-    const memory::dim ph = (h + 2 * pp - 2) / 2 + 1, pw = (w + 2 * pp - 2) / 2 + 1;
-    const memory::desc pooled_md({in[0], in[1], ph, pw}, src.get_desc().data_type(), tag::nhwc);
-    const dnnl::pooling_forward::primitive_desc pool_pd(
-        dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_include_padding,
-                                    src.get_desc(), pooled_md, {2, 2}, {2, 2}, {pp, pp},
-                                    {pp - ((h + 2 * pp - 2) % 2), pp - ((w + 2 * pp - 2) % 2)}),
-        engine);
-    memory pooled(pooled_md, engine);
-    append_primitive(dnnl::pooling_forward(pool_pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, pooled}});
-    return pooled;
-  }
-
-  // src converted to `type` (rounded to nearest and saturated for u8), times scale[c] per channel if given.
-  memory append_reorder(const memory& src, dt type, const std::vector<float>& scale) {
-    const memory::desc dst_md(src.get_desc().dims(), type, tag::nhwc);
-    memory dst(dst_md, engine);
-    dnnl::primitive_attr attr;
-    if (!scale.empty()) attr.set_output_scales(1 << 1, scale);
-    append_primitive(dnnl::reorder(dnnl::reorder::primitive_desc(engine, src.get_desc(), engine, dst_md, attr)),
-                     {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
-    return dst;
-  }
-
-  // src (fp32, NHWC) to u8 steps of 1 / l.u8_scale[c], rounded to nearest; l.remainder_channels round down
-  // instead, and what that dropped follows, in steps kRemainderSteps times finer, as channels C, C + 1, ...
-  memory append_u8_with_remainder(const memory& src, const QuantisedLayer& l) {
-    const memory::dims d = src.get_desc().dims();
-    const int64_t channels = d[1], extra = int64_t(l.remainder_channels.size()), pixels = d[0] * d[2] * d[3];
-    memory dst({{d[0], channels + extra, d[2], d[3]}, dt::u8, tag::nhwc}, engine);
-    steps.push_back([this, src, dst, channels, extra, pixels, scale = l.u8_scale, split = l.remainder_channels]() {
-      stream.wait();  // the pooling before this step has finished
-      const auto* in = static_cast<const float*>(src.get_data_handle());
-      auto* out = static_cast<uint8_t*>(dst.get_data_handle());
-#pragma omp parallel for schedule(static)
-      for (int64_t p = 0; p < pixels; ++p) {
-        const float* x = in + p * channels;
-        uint8_t* y = out + p * (channels + extra);
-        for (int64_t c = 0; c < channels; ++c) y[c] = uint8_t(std::clamp(x[c] * scale[size_t(c)], 0.0f, 255.0f) + 0.5f);
-        for (int64_t j = 0; j < extra; ++j) {
-          const auto c = size_t(split[size_t(j)]);
-          const float v = std::max(x[c] * scale[c], 0.0f), whole = std::min(std::floor(v), 255.0f);
-          y[c] = uint8_t(whole);
-          y[channels + j] = uint8_t(std::min((v - whole) * kRemainderSteps, 255.0f) + 0.5f);
-        }
-      }
-    });
-    return dst;
-  }
-
-  void append_primitive(const dnnl::primitive& primitive, const std::unordered_map<int, memory>& args) {
-    steps.push_back([this, primitive, args]() { primitive.execute(stream, args); });
   }
 };
 
@@ -323,9 +165,8 @@ void Int8Pdn::run(const uint8_t* images, int count, float* out) {
       m.input.set_data_handle(const_cast<uint8_t*>(images));
     }
     m.output.set_data_handle(out);
-    for (const auto& step : m.steps) step();
-    m.stream.wait();
-  } catch (const dnnl::error& e) {
+    m.chain.run();
+  } catch (const dnnl::error& e) {  // building the primitives
     throw Error(std::string("oneDNN int8 inference failed: ") + e.what());
   }
 }

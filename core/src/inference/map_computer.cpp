@@ -6,6 +6,7 @@
 #include "common/cpu_threads.h"
 #include "common/device.h"
 #include "efficientad/errors.h"
+#include "inference/int8_decoder.h"
 #include "inference/int8_pdn.h"
 #include "inference/pdn_strips.h"
 
@@ -55,19 +56,20 @@ std::vector<float> values_of(const at::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
-std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tensor& activation_max) {
+std::vector<std::vector<float>> activation_ranges(const std::vector<int64_t>& hidden_channels,
+                                                  const at::Tensor& activation_max) {
   const std::vector<float> maxima = values_of(activation_max);
-  const size_t hidden = net.layers.size() - 1;
+  const size_t hidden = hidden_channels.size();
   size_t channels = 0;
-  for (size_t i = 0; i < hidden; ++i) channels += size_t(net.layers[i].spec.out_channels);
+  for (int64_t c : hidden_channels) channels += size_t(c);
   const bool per_layer = maxima.size() == hidden;
   if (!per_layer && maxima.size() != channels) {
-    throw InvalidArgument("int8 PDN: " + std::to_string(maxima.size()) + " activation maxima for " +
+    throw InvalidArgument("int8 network: " + std::to_string(maxima.size()) + " activation maxima for " +
                           std::to_string(hidden) + " hidden layers of " + std::to_string(channels) + " channels");
   }
   std::vector<std::vector<float>> ranges;
   for (size_t i = 0, first = 0; i < hidden; ++i) {
-    const auto oc = size_t(net.layers[i].spec.out_channels);
+    const auto oc = size_t(hidden_channels[i]);
     if (per_layer) {
       ranges.emplace_back(oc, kActivationHeadroom * maxima[i]);
       continue;
@@ -80,6 +82,12 @@ std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tens
     first += oc;
   }
   return ranges;
+}
+
+std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tensor& activation_max) {
+  std::vector<int64_t> hidden_channels;
+  for (size_t i = 0; i + 1 < net.layers.size(); ++i) hidden_channels.push_back(net.layers[i].spec.out_channels);
+  return activation_ranges(hidden_channels, activation_max);
 }
 
 std::vector<Int8LayerWeights> int8_layers(Pdn net, const at::Tensor& activation_max) {
@@ -110,6 +118,17 @@ at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_im
   return at::cat(maxima);
 }
 
+at::Tensor decoder_activation_max(const Autoencoder& net, const at::Tensor& normalised_images) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> maxima;
+  at::Tensor x = net.encode(normalised_images);
+  for (size_t i = 0; i + 1 < net.decoder.size(); ++i) {
+    x = net.decode_layer(i, x);
+    maxima.push_back(x.amax({0, 2, 3}).to(at::kFloat).clamp_min(1e-6f));  // a dead channel stays valid
+  }
+  return at::cat(maxima);
+}
+
 bool MapComputer::uses_int8(Mode mode, Device device) {
   return mode == Mode::Fast && device == Device::Cpu && Int8Pdn::available();
 }
@@ -123,8 +142,27 @@ at::ScalarType default_fast_float_dtype(const at::Device& device) {
 
 }  // namespace
 
+std::unique_ptr<Int8Decoder> int8_decoder(const Autoencoder& net, const at::Tensor& activation_max) {
+  std::vector<int64_t> hidden_channels;
+  for (size_t i = 0; i + 1 < net.decoder.size(); ++i) hidden_channels.push_back(net.decoder[i].spec.out_channels);
+  const std::vector<std::vector<float>> ranges = activation_ranges(hidden_channels, activation_max);
+  const size_t first = kInt8DecoderFirstLayer;
+  std::vector<Int8LayerWeights> layers;
+  std::vector<DecoderResize> resizes;
+  for (size_t i = first; i < net.decoder.size(); ++i) {
+    const Conv& c = net.decoder[i];
+    layers.push_back({c.spec, values_of(c.weight), values_of(c.bias), i < ranges.size() ? ranges[i] : std::vector<float>{}});
+    const bool resized = i < net.upsample_heights.size();
+    resizes.push_back(resized ? DecoderResize{net.upsample_heights[i], net.upsample_widths[i]} : DecoderResize{});
+  }
+  const ConvSpec& before = net.decoder.at(first - 1).spec;  // the input is its output
+  const auto width = int(conv_output_side(before, net.upsample_widths.at(first - 1)));
+  const auto height = int(conv_output_side(before, net.upsample_heights.at(first - 1)));
+  return std::make_unique<Int8Decoder>(layers, resizes, ranges.at(first - 1), width, height);
+}
+
 MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::optional<at::ScalarType> fast_float_dtype,
-                         Convolutions convolutions)
+                         Convolutions convolutions, FastAutoencoder autoencoder)
     : mode_(mode), device_(torch_device(device)), nets_(nets) {
   at::NoGradGuard no_grad;
   dtype_ = mode == Mode::Exact ? at::kFloat : fast_float_dtype.value_or(default_fast_float_dtype(device_));
@@ -148,7 +186,12 @@ MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::op
         student_strips_ = std::make_unique<Int8PdnStrips>(student, g.input_width, g.input_height, kStripsPerNetwork,
                                                           s1, s2);
       }
-      precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
+      if (autoencoder == FastAutoencoder::Int8 && nets.decoder_activation_max.defined()) {
+        decoder_int8_ = int8_decoder(nets_.autoencoder, nets.decoder_activation_max);
+        precision_ = "int8 T/S + AE decoder (oneDNN) + " + precision_ + " AE encoder";
+      } else {
+        precision_ = "int8 T/S (oneDNN) + " + precision_ + " AE";
+      }
     }
     fold_input_std(nets_.teacher.layers.front());
     fold_input_std(nets_.student.layers.front());
@@ -192,7 +235,14 @@ at::Tensor MapComputer::autoencoder_features(const at::Tensor& pixels) const {
   at::NoGradGuard no_grad;  // per thread: also on a side-by-side task's
   const at::Tensor x =
       (to_unit_float(pixels) - imagenet(kImageNetMean)).to(dtype_).contiguous(at::MemoryFormat::ChannelsLast);
-  return nets_.autoencoder.forward(x, false).to(at::kFloat).permute({0, 2, 3, 1});
+  if (!decoder_int8_) return nets_.autoencoder.forward(x, false).to(at::kFloat).permute({0, 2, 3, 1});
+  at::Tensor head = nets_.autoencoder.encode(x);
+  for (size_t i = 0; i < kInt8DecoderFirstLayer; ++i) head = nets_.autoencoder.decode_layer(i, head);
+  head = head.to(at::kFloat).permute({0, 2, 3, 1}).contiguous();  // NHWC
+  const ModelGeometry& g = nets_.geometry;
+  at::Tensor out = at::empty({x.size(0), g.feature_height(), g.feature_width(), kTeacherChannels});
+  decoder_int8_->run(head.data_ptr<float>(), int(x.size(0)), out.data_ptr<float>());
+  return out;
 }
 
 RawMaps MapComputer::compute_int8(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const {

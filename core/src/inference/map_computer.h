@@ -14,6 +14,7 @@
 
 namespace efficientad::detail {
 
+class Int8Decoder;
 class Int8Pdn;
 class Int8PdnStrips;
 struct Int8LayerWeights;
@@ -33,9 +34,11 @@ class MapComputer {
   // `convolutions`: what runs the fp32 convolutions on a CPU (those of exact, and fast's autoencoder where it is
   // fp32). Winograd (the default where oneDNN is built in) does 4x fewer multiplications for the 3x3 and 4x4
   // layers at a few more units of fp32 rounding; Direct is LibTorch's convolution, as the paper's code runs.
+  // `autoencoder`: whether fast int8 runs the decoder's largest layers in int8 too (where the model is calibrated
+  // for it: runs_int8_decoder()).
   MapComputer(const Networks& nets, Mode mode, Device device,  // device: resolved (never Auto)
               std::optional<at::ScalarType> fast_float_dtype = std::nullopt,
-              Convolutions convolutions = Convolutions::Winograd);
+              Convolutions convolutions = Convolutions::Winograd, FastAutoencoder autoencoder = FastAutoencoder::Int8);
   // Whether a MapComputer for `mode` on `device` runs teacher and student in int8.
   static bool uses_int8(Mode mode, Device device);
   ~MapComputer();
@@ -47,6 +50,7 @@ class MapComputer {
   bool runs_side_by_side() const { return teacher_strips_ != nullptr; }  // whether side_by_side_threads applies
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"
   bool runs_int8() const { return teacher_int8_ != nullptr; }
+  bool runs_int8_decoder() const { return decoder_int8_ != nullptr; }
   bool runs_winograd() const { return winograd_; }  // some fp32 convolutions run as Winograd products
   at::ScalarType float_dtype() const { return dtype_; }  // of what runs through LibTorch (all of exact)
 
@@ -62,7 +66,16 @@ class MapComputer {
   Networks nets_;
   std::unique_ptr<Int8Pdn> teacher_int8_, student_int8_;
   std::unique_ptr<Int8PdnStrips> teacher_strips_, student_strips_;  // int8 without PDN padding
+  std::unique_ptr<Int8Decoder> decoder_int8_;  // the decoder from kInt8DecoderFirstLayer on
 };
+
+// The first decoder layer the int8 decoder runs: dec5..dec8 hold 2.15 of the autoencoder's 2.39 GMAC at 256x256;
+// the layers before work at <= 33x33 px (the first reads the encoder's signed bottleneck, which u8 cannot hold).
+constexpr size_t kInt8DecoderFirstLayer = 4;
+
+// The int8 decoder of `net` from kInt8DecoderFirstLayer on, with the ranges of `activation_max` (per channel of the
+// decoder's hidden layers).
+std::unique_ptr<Int8Decoder> int8_decoder(const Autoencoder& net, const at::Tensor& activation_max);
 
 // A tensor's values as fp32 on the host, in row-major order (what Int8LayerWeights holds).
 std::vector<float> values_of(const at::Tensor& t);
@@ -80,6 +93,9 @@ RawMaps reference_maps(const Networks& nets, const at::Tensor& rgb_u8_nhwc);
 // ImageNet-normalised images, concatenated in layer order.
 at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_images);
 
+// The same for the autoencoder's decoder (its hidden layers dec1..dec7, each after its ReLU; no dropout).
+at::Tensor decoder_activation_max(const Autoencoder& net, const at::Tensor& normalised_images);
+
 // The calibration rule of the int8 activations: the largest value each hidden channel's u8 represents.
 // A channel's range is kActivationHeadroom x its largest normal activation: room for anomalies that excite it
 // more than any normal image did. A channel that stays quiet on normal images still gets kQuietChannelFloor of
@@ -87,6 +103,9 @@ at::Tensor hidden_activation_max(const Pdn& net, const at::Tensor& normalised_im
 // with one maximum per layer (before per-channel calibration) get that layer range on every channel.
 // Throws InvalidArgument when activation_max fits neither form.
 std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tensor& activation_max);
+// The rule for any network whose hidden layers have these output channels.
+std::vector<std::vector<float>> activation_ranges(const std::vector<int64_t>& hidden_channels,
+                                                  const at::Tensor& activation_max);
 // A distilled teacher on battery_weld, AU-PRO@30 against exact fp32 (0.380), per-layer ranges: headroom 2.0 gave
 // 0.272, 1.0 0.337 (clipped anomalies), 1.5 0.380. Random teachers: the same either way (models/README.md).
 constexpr float kActivationHeadroom = 1.5f;

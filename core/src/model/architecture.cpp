@@ -89,17 +89,24 @@ int64_t autoencoder_macs(const ModelGeometry& g) {
   PlaneSize plane{g.input_height, g.input_width};
   int64_t macs = 0;
   for (const auto& l : encoder_layers()) macs += conv_macs(l, plane);
-  const std::vector<int> heights = decoder_upsample_sides(g.input_height, g.feature_height());
-  const std::vector<int> widths = decoder_upsample_sides(g.input_width, g.feature_width());
-  const std::vector<ConvSpec> decoder = decoder_layers(kTeacherChannels);
-  for (size_t i = 0; i < decoder.size(); ++i) {
-    if (i < heights.size()) plane = {heights[i], widths[i]};
-    macs += conv_macs(decoder[i], plane);
-  }
-  return macs;
+  return macs + decoder_macs_from(g, 0);
 }
 
 }  // namespace
+
+int64_t decoder_macs_from(const ModelGeometry& g, size_t first_layer) {
+  const std::vector<int> heights = decoder_upsample_sides(g.input_height, g.feature_height());
+  const std::vector<int> widths = decoder_upsample_sides(g.input_width, g.feature_width());
+  const std::vector<ConvSpec> decoder = decoder_layers(kTeacherChannels);
+  PlaneSize plane{1, 1};  // the encoder's bottleneck
+  int64_t macs = 0;
+  for (size_t i = 0; i < decoder.size(); ++i) {
+    if (i < heights.size()) plane = {heights[i], widths[i]};
+    const int64_t layer = conv_macs(decoder[i], plane);  // also moves plane on to the layer's output
+    if (i >= first_layer) macs += layer;
+  }
+  return macs;
+}
 
 NetworkMacs network_macs(const ModelGeometry& g) {
   return {pdn_macs(g.variant, kTeacherChannels, g), pdn_macs(g.variant, 2 * kTeacherChannels, g), autoencoder_macs(g)};

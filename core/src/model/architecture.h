@@ -46,11 +46,14 @@ struct NetworkMacs {
   int64_t total() const { return teacher + student + autoencoder; }
 };
 NetworkMacs network_macs(const ModelGeometry& geometry);
+// The autoencoder decoder's MACs from its layer `first_layer` (0-based) on.
+int64_t decoder_macs_from(const ModelGeometry& geometry, size_t first_layer);
 
 struct TensorShape {
   std::string name;
   std::vector<int64_t> shape;
   std::vector<int64_t> older_shape = {};  // also accepted when reading: the shape older files hold
+  bool optional = false;                  // older files lack it
 };
 // Every parameter of a network, with its shape, under `prefix` ("teacher.", "student.", "autoencoder.").
 std::vector<TensorShape> conv_parameter_shapes(const std::vector<ConvSpec>& layers, const std::string& prefix);

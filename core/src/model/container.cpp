@@ -95,6 +95,13 @@ const TensorRecord& Container::tensor(const std::string& name, const std::string
                        "is of another kind");
 }
 
+bool Container::has_tensor(const std::string& name) const {
+  for (const auto& t : tensors) {
+    if (t.name == name) return true;
+  }
+  return false;
+}
+
 const std::string& Container::value(const std::string& key, const std::string& source) const {
   auto it = header.find(key);
   if (it == header.end()) throw ModelFileError(source + ": header entry '" + key + "' is missing");

@@ -26,6 +26,7 @@ struct Container {
 
   // Lookups throw ModelFileError naming `source` and the missing entry.
   const TensorRecord& tensor(const std::string& name, const std::string& source) const;
+  bool has_tensor(const std::string& name) const;
   const std::string& value(const std::string& key, const std::string& source) const;
 };
 

@@ -59,6 +59,7 @@ LoadedModel load_model(const std::string& path) {
   n.teacher_std = from_record(c.tensor("teacher_std", path));
   n.teacher_activation_max = from_record(c.tensor("teacher.activation_max", path));
   n.student_activation_max = from_record(c.tensor("student.activation_max", path));
+  if (c.has_tensor(kDecoderActivationMax)) n.decoder_activation_max = from_record(c.tensor(kDecoderActivationMax, path));
   return m;
 }
 
@@ -73,6 +74,7 @@ void save_model(const std::string& path, const Networks& n, const ModelInfo& inf
   c.tensors.push_back(to_record("teacher_std", n.teacher_std));
   c.tensors.push_back(to_record("teacher.activation_max", n.teacher_activation_max));
   c.tensors.push_back(to_record("student.activation_max", n.student_activation_max));
+  if (n.decoder_activation_max.defined()) c.tensors.push_back(to_record(kDecoderActivationMax, n.decoder_activation_max));
   write_container(path, c);
 }
 

@@ -20,6 +20,9 @@ struct Networks {
   // layer order, [sum of hidden channels]; models written before per-channel calibration hold one value per
   // hidden layer, [layers - 1]. The calibration of the 8-bit activations of the fast int8 path (activation_ranges()).
   at::Tensor teacher_activation_max, student_activation_max;
+  // The same for the decoder's hidden layers (dec1..dec7), [7 x 64]: the int8 decoder's calibration. Undefined for
+  // models written before it, whose fast mode runs the whole autoencoder in a float dtype.
+  at::Tensor decoder_activation_max;
 };
 
 struct LoadedModel {

@@ -110,6 +110,7 @@ void check_tensors(const Container& c, const std::vector<TensorShape>& expected,
   std::set<std::string> wanted;
   for (const auto& e : expected) {
     wanted.insert(e.name);
+    if (e.optional && !c.has_tensor(e.name)) continue;
     const TensorRecord& t = c.tensor(e.name, source);
     if (t.shape != e.shape && (e.older_shape.empty() || t.shape != e.older_shape)) {
       std::string got, want;
@@ -150,6 +151,10 @@ std::vector<TensorShape> model_tensor_shapes(const ModelGeometry& g) {
   // Per channel of the hidden layers; files before per-channel calibration hold one value per hidden layer.
   shapes.push_back(activation_max_shape(pdn_layers(g.variant, kTeacherChannels, false), "teacher.activation_max"));
   shapes.push_back(activation_max_shape(pdn_layers(g.variant, 2 * kTeacherChannels, false), "student.activation_max"));
+  TensorShape decoder = activation_max_shape(decoder_layers(kTeacherChannels), kDecoderActivationMax);
+  decoder.older_shape.clear();  // per channel from the start
+  decoder.optional = true;      // files before the int8 decoder
+  shapes.push_back(decoder);
   return shapes;
 }
 
@@ -201,7 +206,8 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
   }
   check_tensors(c, model_tensor_shapes(g), source, std::string("an EfficientAD-") + variant_name(g.variant) + " model");
 
-  for (const char* name : {"teacher_std", "teacher.activation_max", "student.activation_max"}) {
+  for (const char* name : {"teacher_std", "teacher.activation_max", "student.activation_max", kDecoderActivationMax}) {
+    if (!c.has_tensor(name)) continue;  // optional (check_tensors reported a missing required one)
     for (float s : c.tensor(name, source).values) {
       if (!(s > 0)) throw ModelFileError(source + ": " + name + " holds a non-positive value; re-train the model");
     }

@@ -12,6 +12,7 @@ namespace efficientad::detail {
 
 constexpr const char* kKindModel = "model";
 constexpr const char* kKindTeacher = "teacher";
+constexpr const char* kDecoderActivationMax = "autoencoder.activation_max";  // optional: the int8 decoder's ranges
 
 // Every tensor of a model file (teacher, student, autoencoder, teacher_mean, teacher_std) with its shape.
 std::vector<TensorShape> model_tensor_shapes(const ModelGeometry& geometry);

@@ -87,16 +87,26 @@ at::Tensor Pdn::forward_channels(const at::Tensor& input, int64_t first, int64_t
 }
 
 at::Tensor Autoencoder::forward(const at::Tensor& input, bool train) const {
-  at::Tensor x = input;
-  for (const auto& layer : encoder) x = apply_layer(layer, x, false);
+  at::Tensor x = encode(input);
   for (size_t i = 0; i < decoder.size(); ++i) {
-    if (i < upsample_heights.size()) {
-      x = at::upsample_bilinear2d(x, {upsample_heights[i], upsample_widths[i]}, /*align_corners=*/false);
-    }
-    x = apply_layer(decoder[i], x, false);
+    x = decode_layer(i, x);
     if (i < 6) x = decoder_dropout(x, kDecoderDropout, train);  // Dropout-1..6 follow DecConv-1..6
   }
   return x;
+}
+
+at::Tensor Autoencoder::encode(const at::Tensor& input) const {
+  at::Tensor x = input;
+  for (const auto& layer : encoder) x = apply_layer(layer, x, false);
+  return x;
+}
+
+at::Tensor Autoencoder::decode_layer(size_t i, const at::Tensor& input) const {
+  at::Tensor x = input;
+  if (i < upsample_heights.size()) {
+    x = at::upsample_bilinear2d(x, {upsample_heights[i], upsample_widths[i]}, /*align_corners=*/false);
+  }
+  return apply_layer(decoder.at(i), x, false);
 }
 
 Pdn make_pdn(Variant variant, int64_t out_channels, bool padding) {

@@ -49,6 +49,10 @@ struct Autoencoder {
   std::vector<int> upsample_heights, upsample_widths;
 
   at::Tensor forward(const at::Tensor& x, bool train) const;  // train: decoder dropout active
+  // forward's parts in inference (no dropout): the encoder, and decoder layer i (its bilinear resize if it has one,
+  // then its convolution).
+  at::Tensor encode(const at::Tensor& x) const;
+  at::Tensor decode_layer(size_t i, const at::Tensor& x) const;
 };
 
 // PyTorch's default Conv2d initialisation (kaiming_uniform with a = sqrt(5), bias U(+-1/sqrt(fan_in))), drawn

@@ -107,15 +107,18 @@ at::Tensor StepRunner::teacher_output(const at::Tensor& image, bool normalised) 
 
 void StepRunner::calibrate_activations(const at::Tensor& images) {
   AutocastScope autocast(bf16_);
-  at::Tensor teacher_max, student_max;
+  at::Tensor teacher_max, student_max, decoder_max;
   for (int64_t i = 0; i < images.size(0); ++i) {  // one at a time: bounded memory for large inputs
     const at::Tensor x = imagenet_normalize(images.narrow(0, i, 1).to(device_)).contiguous(at::MemoryFormat::ChannelsLast);
     const at::Tensor t = hidden_activation_max(nets_.teacher, x), s = hidden_activation_max(nets_.student, x);
+    const at::Tensor d = decoder_activation_max(nets_.autoencoder, x);
     teacher_max = i == 0 ? t : at::maximum(teacher_max, t);
     student_max = i == 0 ? s : at::maximum(student_max, s);
+    decoder_max = i == 0 ? d : at::maximum(decoder_max, d);
   }
   nets_.teacher_activation_max = teacher_max.to(at::kFloat);
   nets_.student_activation_max = student_max.to(at::kFloat);
+  nets_.decoder_activation_max = decoder_max.to(at::kFloat);
 }
 
 StepLosses StepRunner::step(const StepInputs& in) {

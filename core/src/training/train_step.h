@@ -60,7 +60,7 @@ class StepRunner {
   // the runner's precision without gradient.
   at::Tensor teacher_output(const at::Tensor& image, bool normalised) const;
   bool uses_bf16() const { return bf16_; }
-  // Sets nets.teacher/student_activation_max from images in [0, 1] ([N, 3, H, W], a few dozen suffice).
+  // Sets nets.teacher/student/decoder_activation_max from images in [0, 1] ([N, 3, H, W], a few dozen suffice).
   void calibrate_activations(const at::Tensor& images);
 
  private:

@@ -55,5 +55,5 @@ for model in "$@"; do
     r=$((r + 1))
   done
   echo "  median exact/ORT $(cut -d' ' -f1 "$out/ratios" | median)x, fast/ORT $(cut -d' ' -f2 "$out/ratios" | median)x"
-  grep -E "^  (fast, not chosen|exact, direct)" "$out/bench.txt" | sed 's/^/  last round, also timed: /' || true
+  grep -E "^  (fast, not chosen|fast, float autoencoder|exact, direct)" "$out/bench.txt" | sed 's/^/  last round, also timed: /' || true
 done
