@@ -75,6 +75,8 @@ START_TEST(round_trip_keeps_everything) {
   ck_assert(at::equal(a.nets.student_activation_max, b.nets.student_activation_max));
   ck_assert_int_eq(b.nets.decoder_activation_max.numel(), 7 * 64);  // the int8 decoder's calibration
   ck_assert(at::equal(a.nets.decoder_activation_max, b.nets.decoder_activation_max));
+  ck_assert(b.info.int8_decoder);
+  ck_assert(std::strstr(describe(b.info).c_str(), "int8 decoder:      calibrated"));
   ck_assert_float_eq(a.info.quantiles.ae_b, b.info.quantiles.ae_b);
   ck_assert_float_eq(a.info.threshold, b.info.threshold);
   ck_assert_str_eq(a.info.provenance.teacher_origin.c_str(), b.info.provenance.teacher_origin.c_str());
@@ -196,6 +198,8 @@ START_TEST(models_before_the_int8_decoder_still_load) {
   write_container(folder + "/older.efad", c);
   const LoadedModel m = load_model(folder + "/older.efad");
   ck_assert(!m.nets.decoder_activation_max.defined());
+  ck_assert(!m.info.int8_decoder);
+  ck_assert(std::strstr(describe(m.info).c_str(), "int8 decoder:      not calibrated"));
   save_model(folder + "/older_copy.efad", m.nets, m.info);  // and saved again without it
   ck_assert(!read_container(folder + "/older_copy.efad").has_tensor("autoencoder.activation_max"));
 }

@@ -21,6 +21,7 @@ expect 2 "unknown option" -- "$tool" conveyor --output "$work/belt2" --frames 10
 expect 0 "wrote .*model.efad" -- "$tool" train --data "$work/data/train/good" --output "$work/model.efad" --steps 2 --quiet
 expect 0 "EfficientAD-S" -- "$tool" info "$work/model.efad"
 expect 0 "int8 threshold: *[0-9.e-]* (fast mode on a CPU" -- "$tool" info "$work/model.efad"
+expect 0 "int8 decoder: *calibrated" -- "$tool" info "$work/model.efad"
 # Teachers: the default (auto) is the shipped, distilled one for S and a random one for M, where none ships.
 expect 0 "teacher: *file teacher_s.efad" -- "$tool" info "$work/model.efad"
 expect 0 "origin: .*distilled (Algorithm 3)" -- "$tool" info "$(dirname "$0")/../../models/teacher_s.efad"
@@ -48,6 +49,9 @@ for c in winograd direct; do
 done
 [ -s "$work/scores-direct.txt" ] && cmp -s "$work/scores-winograd.txt" "$work/scores-direct.txt" ||
   { echo "FAIL: exact scores differ between --convolutions winograd and direct"; failures=$((failures + 1)); }
+# Fast mode's autoencoder: the int8 decoder (the default) and the float one score alike on the same model.
+expect 0 "1 images" -- "$tool" infer --model "$work/model.efad" --autoencoder float "$work/data/test/good/000.png"
+expect 0 "1 images" -- "$tool" infer --model "$work/model.efad" --autoencoder int8 "$work/data/test/good/000.png"
 expect 0 "usage: efficientad train" -- "$tool" train --help
 expect 0 "overall .*PRO@30\|PRO@30.*overall" -- sh -c "\"$tool\" eval --data \"$work/data\" --model \"$work/model.efad\" --output \"$work/eval\" --heatmaps --quiet | tr '\n' ' '"
 grep -q '"name": "overall"' "$work/eval/eval.json" && [ -f "$work/eval/heatmaps/crack/000.png" ] || { echo "FAIL: eval outputs missing"; failures=$((failures + 1)); }
@@ -86,6 +90,8 @@ expect 2 "unknown device" -- "$tool" infer --model "$work/model.efad" --device t
 expect 2 "unknown mode" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --mode quick
 expect 2 "use winograd or direct" -- "$tool" infer --model "$work/model.efad" --convolutions fft "$work/data/test/good"
 expect 2 "use winograd or direct" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --convolutions fourier
+expect 2 "use int8 or float" -- "$tool" infer --model "$work/model.efad" --autoencoder fp16 "$work/data/test/good"
+expect 2 "use int8 or float" -- "$tool" eval --data "$work/data" --model "$work/model.efad" --autoencoder bf16
 
 # Errors: exit 1 with an actionable message; nothing half-written.
 mkdir -p "$work/empty"

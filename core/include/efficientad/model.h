@@ -80,6 +80,8 @@ struct ModelInfo {
   // builds and where training had no int8 path; the exact threshold then serves every mode.
   std::optional<float> int8_threshold;
   ValidationScores int8_validation;
+  // Whether the file calibrates fast mode's int8 decoder (models of earlier builds run the float autoencoder).
+  bool int8_decoder = false;
   Provenance provenance;
 };
 

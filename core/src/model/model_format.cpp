@@ -222,6 +222,7 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
   }
   info.threshold = parse_threshold(c, "", source, info.validation);
   if (c.header.count("int8.threshold")) info.int8_threshold = parse_threshold(c, "int8.", source, info.int8_validation);
+  info.int8_decoder = c.has_tensor(kDecoderActivationMax);
 
   auto& p = info.provenance;
   p.steps = parse_integer(c, "provenance.steps", source);

@@ -98,6 +98,8 @@ std::string describe(const ModelInfo& info) {
   } else {
     out << "int8 threshold:    none recorded (fast mode on a CPU uses the threshold above)\n";
   }
+  out << "int8 decoder:      " << (info.int8_decoder ? "calibrated" : "not calibrated (a model of an earlier build: "
+                                   "fast mode runs the float autoencoder; re-train for the int8 decoder)") << "\n";
   out
       << "teacher:           " << p.teacher_origin << (p.teacher_random ? "  [RANDOM: detection quality is limited]" : "")
       << "\n"
