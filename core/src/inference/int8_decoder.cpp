@@ -6,8 +6,6 @@
 #include "efficientad/errors.h"
 
 #if EFFICIENTAD_HAVE_ONEDNN
-#include <omp.h>
-
 #include "inference/onednn_chain.h"
 #endif
 
@@ -26,11 +24,10 @@ struct Int8Decoder::Impl {
   std::vector<float> input_scale;  // 1 / the input's u8 step, per channel
   int width = 0, height = 0;
 
-  int built_count = 0, built_threads = 0;  // as in Int8Pdn: primitives fix their thread split
   memory input, output;
 
   void build(int count) {
-    chain.clear();
+    chain.build(count);
     const auto channels = memory::dim(input_scale.size());
     input = memory({{count, channels, height, width}, dt::f32, tag::nhwc}, chain.engine, DNNL_MEMORY_NONE);
     memory current = chain.append_reorder(input, dt::u8, input_scale);
@@ -39,8 +36,6 @@ struct Int8Decoder::Impl {
       current = chain.append_conv(layers[i], current, layers[i].spec.padding, layers[i].hidden ? dt::u8 : dt::f32);
     }
     output = current;
-    built_count = count;
-    built_threads = omp_get_max_threads();
   }
 };
 
@@ -68,12 +63,8 @@ Int8Decoder::Int8Decoder(const std::vector<Int8LayerWeights>& layers, const std:
                          const std::vector<float>& input_range, int input_width, int input_height)
     : impl_(std::make_unique<Impl>()) {
   check_layers(layers, resizes, input_range);
-  std::vector<float> input_units;
-  for (float range : input_range) {
-    if (!(range > 0)) throw InvalidArgument("int8 decoder: its input is not calibrated (a range <= 0)");
-    input_units.push_back(range / 255.0f);
-    impl_->input_scale.push_back(255.0f / range);
-  }
+  std::vector<float> input_units = units_of_ranges(input_range, "the decoder's input");
+  for (float range : input_range) impl_->input_scale.push_back(255.0f / range);
   for (size_t i = 0; i < layers.size(); ++i) {
     const bool hidden = i + 1 < layers.size();
     const std::vector<float> units = output_units(layers[i], hidden);
@@ -88,7 +79,7 @@ Int8Decoder::Int8Decoder(const std::vector<Int8LayerWeights>& layers, const std:
 void Int8Decoder::run(const float* input, int count, float* out) {
   Impl& m = *impl_;
   try {
-    if (count != m.built_count || omp_get_max_threads() != m.built_threads) m.build(count);
+    if (!m.chain.built_for(count)) m.build(count);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN int8 decoder: ") + e.what());
   }

@@ -9,8 +9,6 @@
 #include "efficientad/errors.h"
 
 #if EFFICIENTAD_HAVE_ONEDNN
-#include <omp.h>
-
 #include "inference/onednn_chain.h"
 #endif
 
@@ -101,15 +99,13 @@ struct Int8Pdn::Impl {
   bool padding;
   int width, height;
 
-  // The chain and buffers for `built_count` images on `built_threads` OpenMP threads.
-  int built_count = 0, built_threads = 0;
-  memory input, output;
+  memory input, output;  // of the chain as last built
   std::vector<uint8_t> padded_images;
 
   int first_padding() const { return padding ? int(layers.front().spec.padding) : 0; }
 
   void build(int count) {
-    chain.clear();
+    chain.build(count);
     const int pad = first_padding();  // applied by copying into a mean-filled buffer, see run()
     input = memory({{count, 3, height + 2 * pad, width + 2 * pad}, dt::u8, tag::nhwc}, chain.engine, DNNL_MEMORY_NONE);
     memory current = input;
@@ -128,8 +124,6 @@ struct Int8Pdn::Impl {
       if (l.spec.avg_pool) current = chain.append_pool(current, pool_padding);
     }
     output = current;
-    built_count = count;
-    built_threads = omp_get_max_threads();
   }
 };
 
@@ -148,7 +142,7 @@ Int8Pdn::~Int8Pdn() = default;
 void Int8Pdn::run(const uint8_t* images, int count, float* out) {
   Impl& m = *impl_;
   try {
-    if (count != m.built_count || omp_get_max_threads() != m.built_threads) m.build(count);
+    if (!m.chain.built_for(count)) m.build(count);
     const int pad = m.first_padding();
     if (pad > 0) {  // frame each image with the mean pixel, then copy it in
       const int pw = m.width + 2 * pad, ph = m.height + 2 * pad;

@@ -18,6 +18,13 @@ namespace {
 // 107.8 ms for S with one of two cores busy (more strips, more overlap between their input bands).
 constexpr int kStripsPerNetwork = 2;
 
+// Output channels of every layer but the last: the hidden layers an int8 network hands on as u8.
+std::vector<int64_t> hidden_layer_channels(const std::vector<Conv>& layers) {
+  std::vector<int64_t> channels;
+  for (size_t i = 0; i + 1 < layers.size(); ++i) channels.push_back(layers[i].spec.out_channels);
+  return channels;
+}
+
 // Mean over channels of the squared difference: the anomaly maps of Algorithm 2, lines 4-6.
 at::Tensor channel_mean_squared_difference(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).pow_(2).mean(1);
@@ -85,9 +92,7 @@ std::vector<std::vector<float>> activation_ranges(const std::vector<int64_t>& hi
 }
 
 std::vector<std::vector<float>> activation_ranges(const Pdn& net, const at::Tensor& activation_max) {
-  std::vector<int64_t> hidden_channels;
-  for (size_t i = 0; i + 1 < net.layers.size(); ++i) hidden_channels.push_back(net.layers[i].spec.out_channels);
-  return activation_ranges(hidden_channels, activation_max);
+  return activation_ranges(hidden_layer_channels(net.layers), activation_max);
 }
 
 std::vector<Int8LayerWeights> int8_layers(Pdn net, const at::Tensor& activation_max) {
@@ -143,9 +148,7 @@ at::ScalarType default_fast_float_dtype(const at::Device& device) {
 }  // namespace
 
 std::unique_ptr<Int8Decoder> int8_decoder(const Autoencoder& net, const at::Tensor& activation_max) {
-  std::vector<int64_t> hidden_channels;
-  for (size_t i = 0; i + 1 < net.decoder.size(); ++i) hidden_channels.push_back(net.decoder[i].spec.out_channels);
-  const std::vector<std::vector<float>> ranges = activation_ranges(hidden_channels, activation_max);
+  const std::vector<std::vector<float>> ranges = activation_ranges(hidden_layer_channels(net.decoder), activation_max);
   const size_t first = kInt8DecoderFirstLayer;
   std::vector<Int8LayerWeights> layers;
   std::vector<DecoderResize> resizes;

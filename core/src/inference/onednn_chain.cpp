@@ -8,6 +8,8 @@
 #include <numeric>
 #include <string>
 
+#include <omp.h>
+
 #include "efficientad/errors.h"
 
 namespace efficientad::detail {
@@ -39,20 +41,22 @@ std::vector<float> folded_weights(const Int8LayerWeights& l, const std::vector<f
 
 }  // namespace
 
+std::vector<float> units_of_ranges(const std::vector<float>& ranges, const std::string& what) {
+  std::vector<float> units(ranges.size());
+  for (size_t o = 0; o < ranges.size(); ++o) {
+    if (!(ranges[o] > 0)) throw InvalidArgument("int8 network: " + what + " is not calibrated (a range <= 0)");
+    units[o] = ranges[o] / 255.0f;
+  }
+  return units;
+}
+
 std::vector<float> output_units(const Int8LayerWeights& l, bool hidden) {
   const auto oc = size_t(l.spec.out_channels);
   if (!hidden) return std::vector<float>(oc, 1.0f);
   if (l.activation_range.size() != oc) {
     throw InvalidArgument("int8 network: layer " + l.spec.name + " is not calibrated (needs one range per channel)");
   }
-  std::vector<float> units(oc);
-  for (size_t o = 0; o < oc; ++o) {
-    if (!(l.activation_range[o] > 0)) {
-      throw InvalidArgument("int8 network: layer " + l.spec.name + " is not calibrated");
-    }
-    units[o] = l.activation_range[o] / 255.0f;
-  }
-  return units;
+  return units_of_ranges(l.activation_range, "layer " + l.spec.name);
 }
 
 QuantisedLayer quantise_layer(const Int8LayerWeights& l, const std::vector<float>& input_units,
@@ -80,6 +84,16 @@ QuantisedLayer quantise_layer(const Int8LayerWeights& l, const std::vector<float
     q.output_scale[size_t(o)] = round_after_pool ? weight_unit : weight_unit / units[size_t(o)];
   }
   return q;
+}
+
+bool OnednnChain::built_for(int count) const {
+  return count == built_count_ && omp_get_max_threads() == built_threads_;
+}
+
+void OnednnChain::build(int count) {
+  steps_.clear();
+  built_count_ = count;
+  built_threads_ = omp_get_max_threads();
 }
 
 memory OnednnChain::append_conv(const QuantisedLayer& l, const memory& src, memory::dim p, dt dst_type) {

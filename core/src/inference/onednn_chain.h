@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -29,8 +30,11 @@ struct QuantisedLayer {
   bool rounds_after_pool() const { return !u8_scale.empty(); }
 };
 
-// The real value of one u8 step of each output channel of a hidden layer (its activation range / 255); 1 for the
-// fp32 output layer. Throws InvalidArgument for a hidden layer without a positive range per channel.
+// The real value of one u8 step of each channel of the given activation ranges (range / 255). Throws
+// InvalidArgument, naming `what`, for a range <= 0 or NaN.
+std::vector<float> units_of_ranges(const std::vector<float>& ranges, const std::string& what);
+// The same for the output channels of a hidden layer; 1 for the fp32 output layer. Throws InvalidArgument for a
+// hidden layer without a positive range per channel.
 std::vector<float> output_units(const Int8LayerWeights& l, bool hidden);
 
 // Layer l in integer form for inputs arriving as u8 in steps of input_units[c] (the channels in `remainder` a
@@ -48,7 +52,10 @@ class OnednnChain {
  public:
   using memory = dnnl::memory;
 
-  void clear() { steps_.clear(); }
+  // Whether the steps were built for `count` images on as many OpenMP threads as the caller has now (oneDNN fixes
+  // a primitive's thread split when it is created); build() clears them and records both.
+  bool built_for(int count) const;
+  void build(int count);
   // src -> conv (+ ReLU for hidden layers) -> a new dst of type `dst_type`; int8 layers scale per output channel.
   // The output layer's dst (not hidden) has no buffer: the caller sets its handle before run().
   memory append_conv(const QuantisedLayer& l, const memory& src, memory::dim padding, memory::data_type dst_type);
@@ -73,6 +80,7 @@ class OnednnChain {
   void append_primitive(const dnnl::primitive& primitive, const std::unordered_map<int, memory>& args);
 
   std::vector<std::function<void()>> steps_;
+  int built_count_ = 0, built_threads_ = 0;
 };
 
 }  // namespace efficientad::detail
