@@ -67,6 +67,7 @@ enum {
   PROP_INPUT_SIZE,
   PROP_KEEP_ASPECT,
   PROP_TEACHER,
+  PROP_PENALTY,
   PROP_PENALTY_IMAGES,
   PROP_SEED,
   PROP_SCHEDULE,
@@ -85,6 +86,9 @@ static guint signals[LAST_SIGNAL];
 #define DEFAULT_STEPS 1000
 #define DEFAULT_INPUT_SIZE 256
 #define DEFAULT_SEED 42
+/* The engine's default (efficientad::TrainOptions), as the command line's. */
+#define DEFAULT_PENALTY (efficientad::TrainOptions {}.dead_leaves_penalty ? GST_EFFICIENTAD_PENALTY_DEAD_LEAVES \
+    : GST_EFFICIENTAD_PENALTY_OFF)
 /* Frames waiting for the disk, in bytes (about 90 frames of 1280x720 RGB): beyond, captures are skipped. */
 #define MAX_QUEUED_BYTES (256u << 20)
 
@@ -120,6 +124,7 @@ struct Private {
   guint64 seed = DEFAULT_SEED;
   GstEfficientAdSchedule schedule = GST_EFFICIENTAD_SCHEDULE_PAPER;
   gdouble learning_rate = 0;
+  GstEfficientAdPenalty penalty = DEFAULT_PENALTY;
 
   /* Between start() and stop(). The capture belongs to the streaming thread; its count is also read by the
    * property getter and by the training trigger (object lock). */
@@ -171,6 +176,20 @@ gst_efficientad_schedule_get_type (void)
   return type;
 }
 
+#define GST_TYPE_EFFICIENTAD_PENALTY (gst_efficientad_penalty_get_type ())
+static GType
+gst_efficientad_penalty_get_type (void)
+{
+  static const GEnumValue values[] = {
+    {GST_EFFICIENTAD_PENALTY_OFF, "No pretraining penalty", "off"},
+    {GST_EFFICIENTAD_PENALTY_DEAD_LEAVES, "Procedural dead-leaves images (occluding shapes at every scale)",
+        "dead-leaves"},
+    {0, NULL, NULL},
+  };
+  static const GType type = g_enum_register_static ("GstEfficientAdPenalty", values);
+  return type;
+}
+
 static void
 post_element_message (GstEfficientAdTrain * self, GstStructure * s)
 {
@@ -218,6 +237,7 @@ training_request (const Private & p)
   o.learning_rate = p.learning_rate;
   r.teacher = p.teacher;
   o.penalty_folder = p.penalty_images.value_or ("");
+  o.dead_leaves_penalty = p.penalty == GST_EFFICIENTAD_PENALTY_DEAD_LEAVES;
   efficientad::gst::apply_training_settings (p.common, o);
   return r;
 }
@@ -607,6 +627,9 @@ gst_efficientad_train_set_property (GObject * object, guint prop_id, const GValu
       p->teacher = teacher ? teacher : efficientad::kDefaultTeacher;
       break;
     }
+    case PROP_PENALTY:
+      p->penalty = (GstEfficientAdPenalty) g_value_get_enum (value);
+      break;
     case PROP_PENALTY_IMAGES:
       set_optional_string (p->penalty_images, value);
       break;
@@ -689,6 +712,9 @@ gst_efficientad_train_get_property (GObject * object, guint prop_id, GValue * va
       break;
     case PROP_TEACHER:
       g_value_set_string (value, p->teacher.c_str ());
+      break;
+    case PROP_PENALTY:
+      g_value_set_enum (value, p->penalty);
       break;
     case PROP_PENALTY_IMAGES:
       g_value_set_string (value, c_str_or_null (p->penalty_images));
@@ -777,9 +803,12 @@ install_training_properties (GObjectClass * gobject_class, GParamFlags rw_playin
       g_param_spec_string ("teacher", "Teacher", "'auto' (the shipped teacher where one ships for the variant, "
           "else random), 'shipped' (models/teacher_s.efad), 'random' or a teacher file", efficientad::kDefaultTeacher,
           rw_playing));
+  g_object_class_install_property (gobject_class, PROP_PENALTY,
+      g_param_spec_enum ("penalty", "Penalty", "The pretraining penalty's images where penalty-images is not set",
+          GST_TYPE_EFFICIENTAD_PENALTY, DEFAULT_PENALTY, rw_playing));
   g_object_class_install_property (gobject_class, PROP_PENALTY_IMAGES,
-      g_param_spec_string ("penalty-images", "Penalty images", "Folder of natural images for the pretraining "
-          "penalty; empty: off", NULL, rw_playing));
+      g_param_spec_string ("penalty-images", "Penalty images", "Folder of natural images (the paper's ImageNet) "
+          "for the pretraining penalty; set, it replaces 'penalty'", NULL, rw_playing));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed", "Random seed of training", 0, G_MAXUINT64, DEFAULT_SEED, rw_playing));
   g_object_class_install_property (gobject_class, PROP_SCHEDULE,

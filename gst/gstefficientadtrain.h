@@ -20,6 +20,12 @@ typedef enum {
   GST_EFFICIENTAD_SCHEDULE_COSINE,
 } GstEfficientAdSchedule;
 
+/* The pretraining penalty's images where no penalty-images folder is set ('efficientad train --penalty'). */
+typedef enum {
+  GST_EFFICIENTAD_PENALTY_OFF,
+  GST_EFFICIENTAD_PENALTY_DEAD_LEAVES,
+} GstEfficientAdPenalty;
+
 GST_ELEMENT_REGISTER_DECLARE (efficientadtrain);
 
 G_END_DECLS

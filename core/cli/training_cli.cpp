@@ -15,7 +15,7 @@
 
 namespace efficientad::cli {
 
-const std::set<std::string> kTrainingOptionNames = {"variant", "steps", "input-size", "teacher", "penalty-images",
+const std::set<std::string> kTrainingOptionNames = {"variant", "steps", "input-size", "teacher", "penalty", "penalty-images",
                                                     "precision", "seed", "holdout", "device", "threads", "cache-mb",
                                                     "schedule", "learning-rate"};
 const std::set<std::string> kTrainingFlagNames = {"padding", "quiet"};
@@ -30,7 +30,9 @@ const char* const kTrainingOptionsUsage =
     "                         models/teacher_s.efad, distilled here), else a random one (M); shipped: that teacher\n"
     "                         or an error; random: a random teacher (recorded in the model; better image AUROC on\n"
     "                         battery_weld, see models/README.md); FILE: a teacher file (distill, import-teacher)\n"
-    "  --penalty-images DIR   natural images (e.g. ImageNet samples) for the pretraining penalty; off when absent\n"
+    "  --penalty off|dead-leaves  the pretraining penalty's images without --penalty-images: procedural dead\n"
+    "                         leaves (occluding shapes at every scale), or no penalty (default off)\n"
+    "  --penalty-images DIR   natural images (e.g. ImageNet samples, the paper's) for the pretraining penalty\n"
     "  --precision fast|exact fast (default): bf16 autocast where bf16 outruns fp32 on this CPU (AMX, AMD\n"
     "                         AVX512-BF16), and the teacher outputs cached in bf16; exact: fp32\n"
     "  --schedule paper|cosine learning rate over the steps: paper (default): Adam at 1e-4, a tenth of it for the\n"
@@ -135,6 +137,12 @@ TrainOptions training_options_from(const Args& args) {
     throw UsageError(e.what());
   }
   options.penalty_folder = args.get("penalty-images");
+  const std::string penalty = args.get("penalty", options.dead_leaves_penalty ? "dead-leaves" : "off");
+  if (penalty != "off" && penalty != "dead-leaves") throw UsageError("--penalty must be off or dead-leaves");
+  if (penalty == "off" && args.has("penalty") && !options.penalty_folder.empty()) {
+    throw UsageError("--penalty off and --penalty-images contradict each other: give one");
+  }
+  options.dead_leaves_penalty = penalty == "dead-leaves";
   options.precision = args.get_parsed("precision", "fast", parse_precision);
   options.schedule = args.get_parsed("schedule", "paper", parse_schedule);
   options.learning_rate = args.get_double("learning-rate", 0);

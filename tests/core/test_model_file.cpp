@@ -81,6 +81,17 @@ START_TEST(round_trip_keeps_everything) {
   ck_assert_float_eq(a.info.threshold, b.info.threshold);
   ck_assert_str_eq(a.info.provenance.teacher_origin.c_str(), b.info.provenance.teacher_origin.c_str());
   ck_assert(std::strstr(describe(b.info).c_str(), "EfficientAD-S"));
+  for (const auto& [images, dead_leaves, text] : {std::tuple{int64_t(0), false, "penalty off,"},
+                                                  {int64_t(0), true, "penalty dead-leaves images,"},
+                                                  {int64_t(1000), false, "penalty 1000 natural images,"}}) {
+    ModelInfo penalty = a.info;
+    penalty.provenance.penalty_images = images;
+    penalty.provenance.penalty_dead_leaves = dead_leaves;
+    save_model(folder + "/penalty.efad", a.nets, penalty);
+    const ModelInfo read = read_model_info(folder + "/penalty.efad");
+    ck_assert_int_eq(read.provenance.penalty_dead_leaves, dead_leaves);
+    ck_assert_msg(std::strstr(describe(read).c_str(), text), "info lacks '%s'", text);
+  }
   // A model without an int8 threshold (older builds) keeps having none; one with it keeps its value.
   ck_assert(!b.info.int8_threshold);
   ck_assert(std::strstr(describe(b.info).c_str(), "int8 threshold:    none recorded"));
@@ -200,6 +211,9 @@ START_TEST(models_before_the_int8_decoder_still_load) {
   ck_assert(!m.nets.decoder_activation_max.defined());
   ck_assert(!m.info.int8_decoder);
   ck_assert(std::strstr(describe(m.info).c_str(), "int8 decoder:      not calibrated"));
+  c.header.erase("provenance.penalty_dead_leaves");  // nor knew of dead leaves: their penalty was images or off
+  write_container(folder + "/older.efad", c);
+  ck_assert(!read_model_info(folder + "/older.efad").provenance.penalty_dead_leaves);
   save_model(folder + "/older_copy.efad", m.nets, m.info);  // and saved again without it
   ck_assert(!read_container(folder + "/older_copy.efad").has_tensor("autoencoder.activation_max"));
 }
@@ -224,6 +238,8 @@ START_TEST(inconsistent_header_values_n) {
   expect_edit_rejected([](Container& c) { c.header["threshold"] = "1e39"; }, "'threshold' is out of range");
   expect_edit_rejected([](Container& c) { c.header["quantile.ae_b"] = "1e39"; }, "'quantile.ae_b' is out of range");
   expect_edit_rejected([](Container& c) { c.header["padding"] = "7"; }, "'padding' is out of range");
+  expect_edit_rejected([](Container& c) { c.header["provenance.penalty_dead_leaves"] = "2"; },
+                       "'provenance.penalty_dead_leaves' is out of range");
   expect_edit_rejected([](Container& c) { c.header["variant"] = "\x1b[2J\x1b[31mS"; }, "unknown variant '\\x1b[2J");
 }
 END_TEST

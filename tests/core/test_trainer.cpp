@@ -211,12 +211,30 @@ START_TEST(penalty_images_are_used_and_bad_ones_skipped) {
   TrainOptions o = quick_options();
   o.steps = 8;
   o.penalty_folder = penalty;
+  o.dead_leaves_penalty = true;  // a folder wins over the procedural images
   std::vector<std::string> warnings;
   const TrainResult r = train_model(synthetic_set(3), o, folder + "/m.efad", {}, nullptr,
                                     [&](const std::string& w) { warnings.push_back(w); });
   ck_assert_int_eq(r.info.provenance.penalty_images, 4);
+  ck_assert(!r.info.provenance.penalty_dead_leaves);
   // The broken file is reported once if it was drawn; training never stops because of it.
   for (size_t i = 1; i < warnings.size(); ++i) ck_assert(std::strstr(warnings[i].c_str(), "broken.jpg"));
+}
+END_TEST
+
+// Without a folder, dead leaves are the penalty's images: recorded, and they change what the student learns.
+START_TEST(dead_leaves_penalty_is_used) {
+  TrainOptions o = quick_options();
+  o.steps = 4;
+  o.dead_leaves_penalty = false;
+  const TrainResult off = train_model(synthetic_set(3), o, folder + "/off.efad");
+  o.dead_leaves_penalty = true;
+  const TrainResult on = train_model(synthetic_set(3), o, folder + "/on.efad");
+  ck_assert(!off.info.provenance.penalty_dead_leaves);
+  ck_assert(on.info.provenance.penalty_dead_leaves);
+  ck_assert_int_eq(on.info.provenance.penalty_images, 0);
+  ck_assert_msg(on.info.provenance.final_loss != off.info.provenance.final_loss, "the same loss with and without");
+  ck_assert(std::strstr(describe(read_model_info(folder + "/on.efad")).c_str(), "penalty dead-leaves images"));
 }
 END_TEST
 
@@ -422,7 +440,8 @@ int main() {
   return test::run_cases("trainer", {
       {"positive", TESTS(trains_and_writes_a_complete_model, int8_threshold_comes_from_the_maps_fast_mode_computes,
                    same_seed_same_model, optimised_step_equals_reference_step,
-                   fast_step_close_to_exact_step, penalty_images_are_used_and_bad_ones_skipped, teacher_file_is_used,
+                   fast_step_close_to_exact_step, penalty_images_are_used_and_bad_ones_skipped,
+                   dead_leaves_penalty_is_used, teacher_file_is_used,
                    training_images_wait_on_disk_not_in_memory, aspect_preserving_input_sizes),
        0, setup, teardown, true},
       {"negative", TESTS(cancel_writes_nothing_n, cancel_keeps_previous_model_n, bad_training_inputs_n,

@@ -232,9 +232,9 @@ GST_START_TEST(refuses_used_or_unwritable_folders_n) {
 GST_END_TEST;
 
 // Also: keep-aspect gives the 320x240 frames a 4:3 network input (short side 256), and the model records the
-// schedule asked for.
+// schedule and the penalty asked for.
 GST_START_TEST(eos_waits_for_the_model) {
-  Trainer t = trainer("max-frames=100 keep-aspect=true schedule=cosine learning-rate=0.0003");
+  Trainer t = trainer("max-frames=100 keep-aspect=true schedule=cosine learning-rate=0.0003 penalty=dead-leaves");
   push_frames(t, 0, 4);
   fail_unless(gst_harness_push_event(t.h, gst_event_new_eos()));
   GstStructure* done = wait_for(t.bus, "training-done", 600);
@@ -243,6 +243,7 @@ GST_START_TEST(eos_waits_for_the_model) {
   fail_unless_equals_int(info.geometry.input_width, 344);
   fail_unless_equals_int(info.geometry.input_height, 256);
   fail_unless(info.provenance.schedule.find("cosine (Adam, peak 0.0003") == 0, "%s", info.provenance.schedule.c_str());
+  fail_unless(info.provenance.penalty_dead_leaves && info.provenance.penalty_images == 0);
   gst_structure_free(done);
   const gint64 deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
   bool eos = false;

@@ -32,6 +32,18 @@ expect 0 "network input: *344x256" -- "$tool" info "$work/wide.efad"
 expect 0 "schedule paper (Adam, 0.0001, a tenth of it for the last 5 %)" -- "$tool" info "$work/model.efad"
 expect 0 "wrote" -- "$tool" train --data "$work/data/train/good" --output "$work/cosine.efad" --steps 2 --schedule cosine --learning-rate 0.001 --quiet
 expect 0 "schedule cosine (Adam, peak 0.001, 5 % warm-up" -- "$tool" info "$work/cosine.efad"
+# The pretraining penalty: procedural dead leaves, a folder of natural images, or none; models record which.
+expect 0 "wrote" -- "$tool" train --data "$work/data/train/good" --output "$work/leaves.efad" --steps 1 --penalty dead-leaves --quiet
+expect 0 "penalty dead-leaves images," -- "$tool" info "$work/leaves.efad"
+expect 0 "wrote" -- "$tool" train --data "$work/data/train/good" --output "$work/nopenalty.efad" --steps 1 --penalty off --quiet
+expect 0 "penalty off," -- "$tool" info "$work/nopenalty.efad"
+expect 0 "wrote" -- "$tool" train --data "$work/data/train/good" --output "$work/natural.efad" --steps 1 --penalty-images "$work/data/test/good" --quiet
+expect 0 "penalty 2 natural images," -- "$tool" info "$work/natural.efad"
+expect 2 "--penalty must be off or dead-leaves" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --penalty imagenet
+expect 2 "--penalty off and --penalty-images contradict" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --penalty off --penalty-images "$work/data/test/good"
+mkdir "$work/no-pictures" && echo "notes" > "$work/no-pictures/readme.txt"
+expect 1 "no images in the penalty image folder" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --penalty-images "$work/no-pictures"
+[ ! -e "$work/m.efad" ] || { echo "FAIL: a refused training left m.efad"; failures=$((failures + 1)); }
 expect 0 "RANDOM teacher" -- "$tool" train --data "$work/data/train/good" --output "$work/random.efad" --steps 1 --teacher random --quiet
 expect 0 "NO PRETRAINED TEACHER" -- "$tool" train --data "$work/data/train/good" --output "$work/m-auto.efad" --steps 1 --variant M --quiet
 expect 2 "use paper or cosine" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --schedule onecycle

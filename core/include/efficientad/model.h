@@ -51,7 +51,8 @@ struct Provenance {
   int64_t steps = 0;
   int64_t train_images = 0;
   int64_t validation_images = 0;
-  int64_t penalty_images = 0;   // natural images used for the pretraining penalty (0: penalty off)
+  int64_t penalty_images = 0;   // natural images used for the pretraining penalty
+  bool penalty_dead_leaves = false;  // procedural dead-leaves images instead (none, with penalty_images 0: off)
   std::string teacher_origin;   // "random (seed N)" or "file <name> (id <16 hex digits>): <its origin>"
   bool teacher_random = true;
   std::string precision;        // training precision: "exact" (fp32) or "fast" (bf16 autocast)

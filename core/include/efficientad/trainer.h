@@ -18,7 +18,10 @@ struct TrainOptions {
   int64_t steps = 1000;            // the paper uses 70 000; see README for CPU budgets
   uint64_t seed = 42;
   std::string teacher_path;        // pretrained teacher file; empty trains with a random teacher (loud warning)
-  std::string penalty_folder;      // natural images for the pretraining penalty; empty disables the penalty
+  // The pretraining penalty (Algorithm 1): natural images from penalty_folder (the paper's ImageNet) when it is
+  // set; otherwise procedural dead-leaves images when dead_leaves_penalty is true, else no penalty.
+  std::string penalty_folder;
+  bool dead_leaves_penalty = false;
   Device device = Device::Auto;
   Precision precision = Precision::Fast;  // Fast: bf16 autocast + channels-last; Exact: fp32
   double validation_fraction = 0.1;  // held out for the map quantiles and the threshold

@@ -177,6 +177,7 @@ void write_model_header(const ModelInfo& info, Container& c) {
   h["provenance.train_images"] = std::to_string(p.train_images);
   h["provenance.validation_images"] = std::to_string(p.validation_images);
   h["provenance.penalty_images"] = std::to_string(p.penalty_images);
+  h["provenance.penalty_dead_leaves"] = p.penalty_dead_leaves ? "1" : "0";
   h["provenance.teacher_origin"] = p.teacher_origin;
   h["provenance.teacher_random"] = p.teacher_random ? "1" : "0";
   h["provenance.precision"] = p.precision;
@@ -229,6 +230,9 @@ ModelInfo validate_model(const Container& c, const std::vector<uint8_t>& bytes, 
   p.train_images = parse_integer(c, "provenance.train_images", source);
   p.validation_images = parse_integer(c, "provenance.validation_images", source);
   p.penalty_images = parse_integer(c, "provenance.penalty_images", source);
+  // Absent in models of builds before dead leaves.
+  p.penalty_dead_leaves = c.header.count("provenance.penalty_dead_leaves") &&
+                          parse_integer(c, "provenance.penalty_dead_leaves", source, 0, 1) != 0;
   p.teacher_origin = c.value("provenance.teacher_origin", source);
   p.teacher_random = parse_integer(c, "provenance.teacher_random", source, 0, 1) != 0;
   p.precision = optional_value(c, "provenance.precision");

@@ -71,6 +71,11 @@ std::string describe_file(const std::string& path) {
 
 namespace {
 
+std::string penalty_text(const Provenance& p) {
+  if (p.penalty_images > 0) return std::to_string(p.penalty_images) + " natural images";
+  return p.penalty_dead_leaves ? "dead-leaves images" : "off";
+}
+
 std::string scores_text(const ValidationScores& v) {
   std::ostringstream out;
   out << "mean " << v.mean << ", std " << v.stddev << ", max " << v.max;
@@ -104,7 +109,7 @@ std::string describe(const ModelInfo& info) {
       << "teacher:           " << p.teacher_origin << (p.teacher_random ? "  [RANDOM: detection quality is limited]" : "")
       << "\n"
       << "training:          " << p.steps << " steps, " << p.train_images << " images (+" << p.validation_images
-      << " held out), penalty images " << p.penalty_images << ", precision " << p.precision << ", seed " << p.seed
+      << " held out), penalty " << penalty_text(p) << ", precision " << p.precision << ", seed " << p.seed
       << "\n"
       << "                   schedule " << (p.schedule.empty() ? "paper (not recorded)" : p.schedule) << ", "
       << p.train_seconds << " s, final loss " << p.final_loss << "\n"

@@ -104,7 +104,8 @@ class Trainer {
     at::manual_seed(options.seed);
     split_ = split_images(images.size(), options.validation_fraction, rng_);
     build_networks();
-    penalty_ = std::make_unique<PenaltyImages>(options.penalty_folder, g_.input_width, g_.input_height, warn);
+    penalty_ = std::make_unique<PenaltyImages>(options.penalty_folder, options.dead_leaves_penalty, g_.input_width,
+                                               g_.input_height, warn);
     runner_ = std::make_unique<StepRunner>(nets_, options.precision, torch_device_);
     // Progress: the statistics pass costs about one teacher forward per image, a step about ten.
     total_work_ = double(split_.train.size()) * 0.1 + double(o_.steps) + double(calibration_images()) * 0.2;
@@ -320,6 +321,7 @@ class Trainer {
     p.train_images = int64_t(split_.train.size());
     p.validation_images = int64_t(split_.validation.size());
     p.penalty_images = int64_t(penalty_->count());
+    p.penalty_dead_leaves = penalty_->dead_leaves();
     p.teacher_origin = teacher_origin_;
     p.teacher_random = o_.teacher_path.empty();
     p.precision = runner_->uses_bf16()                  ? "fast (bf16 autocast)"
