@@ -44,7 +44,8 @@ struct Palette {
   }
 };
 
-// The leaf's outline, filled with 255 into `mask` (the leaf's bounding square); `centre` is in mask coordinates.
+// The leaf's outline, filled with 255 into `mask` (its bounding box, clipped to the canvas); `centre` is in mask
+// coordinates.
 void draw_shape(cv::Mat& mask, cv::Point2d centre, double radius, std::mt19937_64& rng) {
   const int kind = std::uniform_int_distribution<int>(0, 2)(rng);
   if (kind == 0) {
