@@ -87,8 +87,8 @@ static guint signals[LAST_SIGNAL];
 #define DEFAULT_INPUT_SIZE 256
 #define DEFAULT_SEED 42
 /* The engine's default (efficientad::TrainOptions), as the command line's. */
-#define DEFAULT_PENALTY (efficientad::TrainOptions {}.dead_leaves_penalty ? GST_EFFICIENTAD_PENALTY_DEAD_LEAVES \
-    : GST_EFFICIENTAD_PENALTY_OFF)
+#define DEFAULT_PENALTY (efficientad::TrainOptions {}.penalty == efficientad::Penalty::DeadLeaves ? \
+    GST_EFFICIENTAD_PENALTY_DEAD_LEAVES : GST_EFFICIENTAD_PENALTY_OFF)
 /* Frames waiting for the disk, in bytes (about 90 frames of 1280x720 RGB): beyond, captures are skipped. */
 #define MAX_QUEUED_BYTES (256u << 20)
 
@@ -237,7 +237,8 @@ training_request (const Private & p)
   o.learning_rate = p.learning_rate;
   r.teacher = p.teacher;
   o.penalty_folder = p.penalty_images.value_or ("");
-  o.dead_leaves_penalty = p.penalty == GST_EFFICIENTAD_PENALTY_DEAD_LEAVES;
+  o.penalty = p.penalty == GST_EFFICIENTAD_PENALTY_DEAD_LEAVES ? efficientad::Penalty::DeadLeaves
+      : efficientad::Penalty::Off;
   efficientad::gst::apply_training_settings (p.common, o);
   return r;
 }

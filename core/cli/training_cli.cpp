@@ -137,12 +137,10 @@ TrainOptions training_options_from(const Args& args) {
     throw UsageError(e.what());
   }
   options.penalty_folder = args.get("penalty-images");
-  const std::string penalty = args.get("penalty", options.dead_leaves_penalty ? "dead-leaves" : "off");
-  if (penalty != "off" && penalty != "dead-leaves") throw UsageError("--penalty must be off or dead-leaves");
-  if (penalty == "off" && args.has("penalty") && !options.penalty_folder.empty()) {
+  options.penalty = args.get_parsed("penalty", penalty_name(options.penalty), parse_penalty);
+  if (options.penalty == Penalty::Off && args.has("penalty") && !options.penalty_folder.empty()) {
     throw UsageError("--penalty off and --penalty-images contradict each other: give one");
   }
-  options.dead_leaves_penalty = penalty == "dead-leaves";
   options.precision = args.get_parsed("precision", "fast", parse_precision);
   options.schedule = args.get_parsed("schedule", "paper", parse_schedule);
   options.learning_rate = args.get_double("learning-rate", 0);

@@ -211,7 +211,7 @@ START_TEST(penalty_images_are_used_and_bad_ones_skipped) {
   TrainOptions o = quick_options();
   o.steps = 8;
   o.penalty_folder = penalty;
-  o.dead_leaves_penalty = true;  // a folder wins over the procedural images
+  o.penalty = Penalty::DeadLeaves;  // a folder wins over the procedural images
   std::vector<std::string> warnings;
   const TrainResult r = train_model(synthetic_set(3), o, folder + "/m.efad", {}, nullptr,
                                     [&](const std::string& w) { warnings.push_back(w); });
@@ -226,9 +226,9 @@ END_TEST
 START_TEST(dead_leaves_penalty_is_used) {
   TrainOptions o = quick_options();
   o.steps = 4;
-  o.dead_leaves_penalty = false;
+  o.penalty = Penalty::Off;
   const TrainResult off = train_model(synthetic_set(3), o, folder + "/off.efad");
-  o.dead_leaves_penalty = true;
+  o.penalty = Penalty::DeadLeaves;
   const TrainResult on = train_model(synthetic_set(3), o, folder + "/on.efad");
   ck_assert(!off.info.provenance.penalty_dead_leaves);
   ck_assert(on.info.provenance.penalty_dead_leaves);

@@ -39,7 +39,7 @@ expect 0 "wrote" -- "$tool" train --data "$work/data/train/good" --output "$work
 expect 0 "penalty off," -- "$tool" info "$work/nopenalty.efad"
 expect 0 "wrote" -- "$tool" train --data "$work/data/train/good" --output "$work/natural.efad" --steps 1 --penalty-images "$work/data/test/good" --quiet
 expect 0 "penalty 2 natural images," -- "$tool" info "$work/natural.efad"
-expect 2 "--penalty must be off or dead-leaves" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --penalty imagenet
+expect 2 "use off or dead-leaves" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --penalty imagenet
 expect 2 "--penalty off and --penalty-images contradict" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --penalty off --penalty-images "$work/data/test/good"
 mkdir "$work/no-pictures" && echo "notes" > "$work/no-pictures/readme.txt"
 expect 1 "no images in the penalty image folder" -- "$tool" train --data "$work/data/train/good" --output "$work/m.efad" --steps 1 --penalty-images "$work/no-pictures"

@@ -40,4 +40,9 @@ enum class Schedule { Paper, Cosine };
 const char* schedule_name(Schedule schedule);
 Schedule parse_schedule(const std::string& text);  // "paper", "cosine"; throws InvalidArgument
 
+// The pretraining penalty's images where no folder of natural images is given (training/dead_leaves.h).
+enum class Penalty { Off, DeadLeaves };
+const char* penalty_name(Penalty penalty);
+Penalty parse_penalty(const std::string& text);  // "off", "dead-leaves"; throws InvalidArgument
+
 }  // namespace efficientad

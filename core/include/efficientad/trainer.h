@@ -19,9 +19,9 @@ struct TrainOptions {
   uint64_t seed = 42;
   std::string teacher_path;        // pretrained teacher file; empty trains with a random teacher (loud warning)
   // The pretraining penalty (Algorithm 1): natural images from penalty_folder (the paper's ImageNet) when it is
-  // set; otherwise procedural dead-leaves images when dead_leaves_penalty is true, else no penalty.
+  // set; otherwise `penalty` chooses procedural dead-leaves images or none.
   std::string penalty_folder;
-  bool dead_leaves_penalty = false;
+  Penalty penalty = Penalty::Off;
   Device device = Device::Auto;
   Precision precision = Precision::Fast;  // Fast: bf16 autocast + channels-last; Exact: fp32
   double validation_fraction = 0.1;  // held out for the map quantiles and the threshold

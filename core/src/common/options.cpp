@@ -72,4 +72,13 @@ Schedule parse_schedule(const std::string& text) {
   throw InvalidArgument("unknown schedule '" + text + "': use paper or cosine");
 }
 
+const char* penalty_name(Penalty penalty) { return penalty == Penalty::Off ? "off" : "dead-leaves"; }
+
+Penalty parse_penalty(const std::string& text) {
+  const std::string t = detail::lower(text);
+  if (t == "off") return Penalty::Off;
+  if (t == "dead-leaves") return Penalty::DeadLeaves;
+  throw InvalidArgument("unknown penalty '" + text + "': use off or dead-leaves");
+}
+
 }  // namespace efficientad

@@ -9,9 +9,9 @@
 
 namespace efficientad::detail {
 
-PenaltyImages::PenaltyImages(const std::string& folder, bool dead_leaves, int width, int height,
+PenaltyImages::PenaltyImages(const std::string& folder, Penalty penalty, int width, int height,
                              const WarningCallback& warn)
-    : dead_leaves_(dead_leaves && folder.empty()), width_(width), height_(height), warn_(warn) {
+    : dead_leaves_(penalty == Penalty::DeadLeaves && folder.empty()), width_(width), height_(height), warn_(warn) {
   if (folder.empty()) return;
   files_ = list_image_files(folder);
   if (files_.empty()) throw InvalidArgument("no images in the penalty image folder " + folder);

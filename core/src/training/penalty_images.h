@@ -16,9 +16,9 @@ namespace efficientad::detail {
 // start-up time; an unreadable file is skipped with a warning.
 class PenaltyImages {
  public:
-  // A folder wins; without one, `dead_leaves` chooses procedural images or no penalty. Throws InvalidArgument
-  // when the folder holds no image.
-  PenaltyImages(const std::string& folder, bool dead_leaves, int width, int height, const WarningCallback& warn);
+  // A folder wins; without one, `penalty` chooses procedural images or none. Throws InvalidArgument when the
+  // folder holds no image.
+  PenaltyImages(const std::string& folder, Penalty penalty, int width, int height, const WarningCallback& warn);
   bool enabled() const { return dead_leaves_ || !files_.empty(); }
   bool dead_leaves() const { return dead_leaves_; }
   size_t count() const { return files_.size(); }  // images in the folder

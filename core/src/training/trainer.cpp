@@ -104,7 +104,7 @@ class Trainer {
     at::manual_seed(options.seed);
     split_ = split_images(images.size(), options.validation_fraction, rng_);
     build_networks();
-    penalty_ = std::make_unique<PenaltyImages>(options.penalty_folder, options.dead_leaves_penalty, g_.input_width,
+    penalty_ = std::make_unique<PenaltyImages>(options.penalty_folder, options.penalty, g_.input_width,
                                                g_.input_height, warn);
     runner_ = std::make_unique<StepRunner>(nets_, options.precision, torch_device_);
     // Progress: the statistics pass costs about one teacher forward per image, a step about ten.
