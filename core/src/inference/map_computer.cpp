@@ -166,7 +166,7 @@ std::unique_ptr<Int8Decoder> int8_decoder(const Autoencoder& net, const at::Tens
 
 MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::optional<at::ScalarType> fast_float_dtype,
                          Convolutions convolutions, FastAutoencoder autoencoder)
-    : mode_(mode), device_(torch_device(device)), nets_(nets) {
+    : mode_(mode), device_(torch_device(device)), images_per_pass_(detail::images_per_pass(nets)), nets_(nets) {
   at::NoGradGuard no_grad;
   dtype_ = mode == Mode::Exact ? at::kFloat : fast_float_dtype.value_or(default_fast_float_dtype(device_));
   precision_ = dtype_ == at::kFloat ? "fp32" : dtype_ == at::kHalf ? "fp16" : "bf16";
@@ -271,7 +271,42 @@ RawMaps MapComputer::compute_int8(const at::Tensor& rgb_u8_nhwc, int side_by_sid
   return maps;
 }
 
+Passes plan_passes(int64_t count, int64_t most) {
+  if (count < 1 || most < 1) {
+    throw InvalidArgument("plan_passes: " + std::to_string(count) + " images in passes of at most " +
+                          std::to_string(most) + ": both must be at least 1");
+  }
+  const int64_t passes = (count + most - 1) / most;
+  Passes plan{(count + passes - 1) / passes, {}};
+  for (int64_t i = 0; i + 1 < passes; ++i) plan.starts.push_back(i * plan.size);
+  plan.starts.push_back(count - plan.size);
+  return plan;
+}
+
+int64_t images_per_pass(const Networks& nets) {
+  const ModelGeometry& g = nets.geometry;
+  const int64_t channels = nets.teacher.layers.empty() ? 1 : nets.teacher.layers.front().spec.out_channels;
+  // The first layer's fp32 output and the next step's copy of it.
+  const int64_t bytes_per_image = int64_t(g.input_width) * g.input_height * channels * int64_t(sizeof(float)) * 2;
+  return std::max<int64_t>(1, kPassActivationBytes / bytes_per_image);
+}
+
 RawMaps MapComputer::compute(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const {
+  const Passes passes = plan_passes(rgb_u8_nhwc.size(0), images_per_pass_);
+  if (passes.starts.size() == 1) return compute_pass(rgb_u8_nhwc, side_by_side_threads);
+  std::vector<at::Tensor> st, ae;
+  int64_t done = 0;  // images whose maps are kept
+  for (const int64_t start : passes.starts) {
+    const RawMaps maps = compute_pass(rgb_u8_nhwc.narrow(0, start, passes.size), side_by_side_threads);
+    const int64_t again = done - start;  // images of the pass before, recomputed
+    st.push_back(maps.st.narrow(0, again, passes.size - again));
+    ae.push_back(maps.ae.narrow(0, again, passes.size - again));
+    done = start + passes.size;
+  }
+  return RawMaps{at::cat(st), at::cat(ae)};
+}
+
+RawMaps MapComputer::compute_pass(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const {
   if (teacher_int8_) return compute_int8(rgb_u8_nhwc, side_by_side_threads);
   at::NoGradGuard no_grad;
   at::Tensor x = to_unit_float(rgb_u8_nhwc.to(device_));  // channels-last view of NHWC

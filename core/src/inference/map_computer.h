@@ -24,6 +24,23 @@ struct RawMaps {
   at::Tensor st, ae;  // [N, feature_height, feature_width] float32 on the CPU
 };
 
+// A batch goes through the networks in passes of equal size: `size` images from each of `starts`. The last pass
+// starts early, recomputing a few images of the one before, where the size does not divide the batch: the int8
+// networks build their oneDNN primitives for one batch size, and a pass of another size would rebuild them.
+struct Passes {
+  int64_t size = 0;
+  std::vector<int64_t> starts;
+};
+// The fewest passes of at most `most` images for `count` images. Throws InvalidArgument for count < 1 or most < 1.
+Passes plan_passes(int64_t count, int64_t most);
+
+// Images per pass for networks of `nets`: as many as keep the largest activations (the PDNs' first layer, at
+// about the input's size) within kPassActivationBytes, at least one. In one pass, `bench` with a batch of 16 images
+// of 1024x1024 ran out of 24 GB, and larger batches do not run faster per image on a CPU (docs/RESULTS.md,
+// "Scaling").
+constexpr int64_t kPassActivationBytes = int64_t(1) << 30;
+int64_t images_per_pass(const Networks& nets);
+
 class MapComputer {
  public:
   // Prepares weights for `mode` once. Exact keeps fp32 and the paper's formulas. Fast folds the ImageNet
@@ -45,8 +62,9 @@ class MapComputer {
   // side_by_side_threads > 1: where this computer can (fast int8 without PDN padding), the teacher's and the
   // student's strips (pdn_strips.h) and the autoencoder run as separate tasks on that many threads, one thread
   // each (run_side_by_side): what the cores shared with other work need. Else the networks run one after the
-  // other, each on the calling thread's OpenMP threads.
+  // other, each on the calling thread's OpenMP threads. Batches larger than images_per_pass() run in passes.
   RawMaps compute(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads = 0) const;
+  int64_t images_per_pass() const { return images_per_pass_; }
   bool runs_side_by_side() const { return teacher_strips_ != nullptr; }  // whether side_by_side_threads applies
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"
   bool runs_int8() const { return teacher_int8_ != nullptr; }
@@ -55,6 +73,7 @@ class MapComputer {
   at::ScalarType float_dtype() const { return dtype_; }  // of what runs through LibTorch (all of exact)
 
  private:
+  RawMaps compute_pass(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const;
   RawMaps compute_int8(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const;
   at::Tensor autoencoder_features(const at::Tensor& pixels) const;  // fast mode, NHWC fp32
 
@@ -63,6 +82,7 @@ class MapComputer {
   at::ScalarType dtype_;  // of the networks run through LibTorch
   std::string precision_;
   bool winograd_ = false;
+  int64_t images_per_pass_;
   Networks nets_;
   std::unique_ptr<Int8Pdn> teacher_int8_, student_int8_;
   std::unique_ptr<Int8PdnStrips> teacher_strips_, student_strips_;  // int8 without PDN padding
