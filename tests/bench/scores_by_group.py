@@ -21,6 +21,10 @@ def auroc(positives, negatives):
     return wins / (len(positives) * len(negatives))
 
 
+def mean(scores):
+    return statistics.mean(scores) if scores else float("nan")
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
@@ -40,7 +44,6 @@ def main():
     print(f"{'group':8} {'good':>5} {'defect':>6} {'good mean':>10} {'defect mean':>12} {'AUROC within':>13}")
     for name in sorted(groups):
         good, defective = groups[name]
-        mean = lambda s: statistics.mean(s) if s else float("nan")
         print(f"{name:8} {len(good):5} {len(defective):6} {mean(good):10.3f} {mean(defective):12.3f}"
               f" {auroc(defective, good):13.3f}")
     all_good = [s for good, _ in groups.values() for s in good]

@@ -166,7 +166,7 @@ std::unique_ptr<Int8Decoder> int8_decoder(const Autoencoder& net, const at::Tens
 
 MapComputer::MapComputer(const Networks& nets, Mode mode, Device device, std::optional<at::ScalarType> fast_float_dtype,
                          Convolutions convolutions, FastAutoencoder autoencoder)
-    : mode_(mode), device_(torch_device(device)), images_per_pass_(detail::images_per_pass(nets)), nets_(nets) {
+    : mode_(mode), device_(torch_device(device)), nets_(nets) {
   at::NoGradGuard no_grad;
   dtype_ = mode == Mode::Exact ? at::kFloat : fast_float_dtype.value_or(default_fast_float_dtype(device_));
   precision_ = dtype_ == at::kFloat ? "fp32" : dtype_ == at::kHalf ? "fp16" : "bf16";
@@ -292,7 +292,7 @@ int64_t images_per_pass(const Networks& nets) {
 }
 
 RawMaps MapComputer::compute(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads) const {
-  const Passes passes = plan_passes(rgb_u8_nhwc.size(0), images_per_pass_);
+  const Passes passes = plan_passes(rgb_u8_nhwc.size(0), images_per_pass());
   if (passes.starts.size() == 1) return compute_pass(rgb_u8_nhwc, side_by_side_threads);
   std::vector<at::Tensor> st, ae;
   int64_t done = 0;  // images whose maps are kept

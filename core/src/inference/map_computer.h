@@ -64,7 +64,7 @@ class MapComputer {
   // each (run_side_by_side): what the cores shared with other work need. Else the networks run one after the
   // other, each on the calling thread's OpenMP threads. Batches larger than images_per_pass() run in passes.
   RawMaps compute(const at::Tensor& rgb_u8_nhwc, int side_by_side_threads = 0) const;
-  int64_t images_per_pass() const { return images_per_pass_; }
+  int64_t images_per_pass() const { return detail::images_per_pass(nets_); }
   bool runs_side_by_side() const { return teacher_strips_ != nullptr; }  // whether side_by_side_threads applies
   const std::string& precision() const { return precision_; }  // e.g. "fp32", "int8 PDNs + bf16 autoencoder"
   bool runs_int8() const { return teacher_int8_ != nullptr; }
@@ -82,7 +82,6 @@ class MapComputer {
   at::ScalarType dtype_;  // of the networks run through LibTorch
   std::string precision_;
   bool winograd_ = false;
-  int64_t images_per_pass_;
   Networks nets_;
   std::unique_ptr<Int8Pdn> teacher_int8_, student_int8_;
   std::unique_ptr<Int8PdnStrips> teacher_strips_, student_strips_;  // int8 without PDN padding
